@@ -8,6 +8,8 @@ sent and the events it produced. The adapters ``surreal_sync``, ``surreal_asynci
 
 from __future__ import annotations
 
+from ._datetime import Datetime
+from ._duration import Duration
 from ._errors import (
     AlreadyExistsError,
     AuthError,
@@ -40,34 +42,91 @@ from ._errors import (
     ValidationError,
     server_error_from_wire,
 )
+from ._geometry import (
+    Geometry,
+    GeometryCollection,
+    GeometryLine,
+    GeometryMultiLine,
+    GeometryMultiPoint,
+    GeometryMultiPolygon,
+    GeometryPoint,
+    GeometryPolygon,
+)
+from ._range import BoundExcluded, BoundIncluded, Range
+from ._recordid import RecordID, RecordIdKey, StringRecordID, Table
+from ._values import NULL, File, Future, NullType, SurrealSet, Tagged
+
+# isort: split
+# --- core: the connection, its state, the RPC layer and events (issue 4) ---------------------
+from ._events import (
+    AnyEvent,
+    Connected,
+    ConnectionClosed,
+    ErrorReceived,
+    Event,
+    LiveNotificationReceived,
+    LiveQueryEnded,
+    PendingRequest,
+    ProtocolViolation,
+    RequestFailed,
+    RequestId,
+    RequestTimedOut,
+    ResponseReceived,
+)
+from ._rpc import DEFAULT_TIMEOUT, RpcLayer, Timeout
+from ._state import ConnectionState
+from ._ws import DEFAULT_MAX_MESSAGE_SIZE, WebSocketConnection
 
 __version__ = "0.1.0"
 
 __all__ = [
-    # errors
+    # errors and values, one sorted list
+    "NULL",
     "AlreadyExistsError",
     "AuthError",
+    "BoundExcluded",
+    "BoundIncluded",
     "ConfigurationError",
     "ConnectionClosedError",
+    "Datetime",
+    "Duration",
     "EncodingError",
+    "File",
+    "Future",
+    "Geometry",
+    "GeometryCollection",
+    "GeometryLine",
+    "GeometryMultiLine",
+    "GeometryMultiPoint",
+    "GeometryMultiPolygon",
+    "GeometryPoint",
+    "GeometryPolygon",
     "HandshakeError",
     "InternalError",
     "InvalidAuthError",
     "LocalProtocolError",
     "NotAllowedError",
     "NotFoundError",
+    "NullType",
     "OutcomeUnknownError",
     "ProtocolError",
     "QueryError",
+    "Range",
     "ReconnectFailedError",
+    "RecordID",
+    "RecordIdKey",
     "RemoteProtocolError",
     "SerializationError",
     "ServerError",
     "SessionExpiredError",
+    "StringRecordID",
     "SurrealConnectionError",
     "SurrealError",
+    "SurrealSet",
     "SurrealTimeoutError",
     "TLSError",
+    "Table",
+    "Tagged",
     "ThrownError",
     "TokenExpiredError",
     "UnencodableTypeError",
@@ -76,4 +135,27 @@ __all__ = [
     "ValidationError",
     "__version__",
     "server_error_from_wire",
+]
+
+# core: the connection, its state, the RPC layer and events (issue 4)
+__all__ += [
+    "DEFAULT_MAX_MESSAGE_SIZE",
+    "DEFAULT_TIMEOUT",
+    "AnyEvent",
+    "Connected",
+    "ConnectionClosed",
+    "ConnectionState",
+    "ErrorReceived",
+    "Event",
+    "LiveNotificationReceived",
+    "LiveQueryEnded",
+    "PendingRequest",
+    "ProtocolViolation",
+    "RequestFailed",
+    "RequestId",
+    "RequestTimedOut",
+    "ResponseReceived",
+    "RpcLayer",
+    "Timeout",
+    "WebSocketConnection",
 ]
