@@ -77,6 +77,40 @@ from ._rpc import DEFAULT_TIMEOUT, RpcLayer, Timeout
 from ._state import ConnectionState
 from ._ws import DEFAULT_MAX_MESSAGE_SIZE, WebSocketConnection
 
+# isort: split
+# --- the other transports, sessions, auth, URLs, results, and the client engine ----------------
+from . import _calls as calls
+from ._auth import Tokens
+from ._client import ClientEngine
+from ._client_events import (
+    AuthenticationLost,
+    CallFailed,
+    CallId,
+    CallSucceeded,
+    ClientEvent,
+    ClientState,
+    CloseLink,
+    InsecureTransportDetected,
+    NotificationsQueued,
+    OpenLink,
+    PrepareNeeded,
+    ProviderNeeded,
+    ReconnectPolicy,
+    ReconnectScheduled,
+    SessionRestoreFailed,
+    StateChanged,
+    SubscriptionEnded,
+)
+from ._embedded import EmbeddedConnection, EmbeddedMessage
+from ._http import HttpRequest, build_rpc_request, parse_rpc_response
+from ._http_connection import HttpConnection
+from ._http_context import HttpContext
+from ._results import StatementResult, parse_query_result, query_values
+from ._session import SessionTracker
+from ._subscriptions import LiveNotification, Subscription
+from ._url import Endpoint, parse_url
+from ._version import ServerVersion
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -159,3 +193,61 @@ __all__ += [
     "Timeout",
     "WebSocketConnection",
 ]
+
+# the other transports, sessions, auth, URLs, results, and the client engine
+__all__ += [
+    "AuthenticationLost",
+    "CallFailed",
+    "CallId",
+    "CallSucceeded",
+    "ClientEngine",
+    "ClientEvent",
+    "ClientState",
+    "CloseLink",
+    "EmbeddedConnection",
+    "EmbeddedMessage",
+    "Endpoint",
+    "HttpConnection",
+    "HttpContext",
+    "HttpRequest",
+    "InsecureTransportDetected",
+    "LiveNotification",
+    "NotificationsQueued",
+    "OpenLink",
+    "PrepareNeeded",
+    "ProviderNeeded",
+    "ReconnectPolicy",
+    "ReconnectScheduled",
+    "ServerVersion",
+    "SessionRestoreFailed",
+    "SessionTracker",
+    "StateChanged",
+    "StatementResult",
+    "Subscription",
+    "SubscriptionEnded",
+    "Tokens",
+    "build_rpc_request",
+    "calls",
+    "parse_query_result",
+    "parse_rpc_response",
+    "parse_url",
+    "query_values",
+]
+
+#: What the adapters re-export for application code: the value types, the errors, and the
+#: few result types their methods return. Library authors import the rest from here.
+USER_NAMES: tuple[str, ...] = (
+    "NULL", "AlreadyExistsError", "AuthError", "BoundExcluded", "BoundIncluded",
+    "ConfigurationError", "ConnectionClosedError", "Datetime", "Duration", "EncodingError",
+    "File", "Future", "Geometry", "GeometryCollection", "GeometryLine", "GeometryMultiLine",
+    "GeometryMultiPoint", "GeometryMultiPolygon", "GeometryPoint", "GeometryPolygon",
+    "HandshakeError", "InternalError", "InvalidAuthError", "LiveNotification",
+    "LocalProtocolError", "NotAllowedError", "NotFoundError", "NullType",
+    "OutcomeUnknownError", "ProtocolError", "QueryError", "Range", "ReconnectFailedError",
+    "ReconnectPolicy", "RecordID", "RemoteProtocolError", "SerializationError", "ServerError",
+    "ServerVersion", "SessionExpiredError", "StatementResult", "StringRecordID",
+    "SurrealConnectionError", "SurrealError", "SurrealSet", "SurrealTimeoutError", "TLSError",
+    "Table", "Tagged", "ThrownError", "TokenExpiredError", "Tokens", "UnencodableTypeError",
+    "UnsupportedEngineError", "UnsupportedFeatureError", "ValidationError",
+)
+__all__ += ["USER_NAMES"]
