@@ -1,7 +1,8 @@
 """Codec benchmark: encode + decode of 10,000 records of mixed SurrealDB types.
 
 Run: ``python bench/bench_codec.py [--records N] [--repeat R] [--mix typical|dense|both]
-[--mechanisms]`` (the last also times cbor2's hook mechanisms on their own).
+[--mechanisms] [--wall]``. ``--mechanisms`` also times cbor2's extension points and each layer
+of the codec on the typical mix (where the time goes).
 
 For each payload mix it prints the median encode, decode and total time with the spread
 (min-max) over ``R`` interleaved runs, and the two ratios of issue 3:
@@ -25,8 +26,10 @@ Mixes:
   NONE, NULL and a point (half of its fields are tagged values): the worst case for a codec
   that must run Python code per SurrealDB value.
 
-Timing pauses the garbage collector (as ``timeit`` does) and interleaves the codecs so that
-they see the same machine load. This is a benchmark, not a test; nothing here asserts.
+Timing pauses the garbage collector (as ``timeit`` does), measures the process's CPU time
+(``--wall``: wall time; on a shared machine CPU time leaves out the waits for a CPU) and
+interleaves the codecs so that they see the same machine load. This is a benchmark, not a
+test; nothing here asserts.
 """
 
 from __future__ import annotations
@@ -205,6 +208,11 @@ def dense(k: Kinds, n: int) -> list[dict[str, Any]]:
     } for i in range(n)]
 
 
+# The process's CPU time, not wall time: the benchmark machine is shared, and CPU time does not
+# count the time the process waits for a CPU (--wall measures wall time instead).
+_clock = time.process_time
+
+
 def interleaved(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, list[float]]:
     """Time each function ``repeat`` times, one of each per round, with the GC paused."""
     times: dict[str, list[float]] = {name: [] for name in fns}
@@ -213,9 +221,9 @@ def interleaved(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, lis
             gc.collect()
             gc.disable()
             try:
-                start = time.perf_counter()
+                start = _clock()
                 fn()
-                times[name].append(time.perf_counter() - start)
+                times[name].append(_clock() - start)
             finally:
                 gc.enable()
     return times
@@ -272,34 +280,139 @@ def run_mix(name: str, build: Callable[[Kinds, int], list[dict[str, Any]]], n: i
     print(f"  -> official SDK / surreal_proto: {t_sdk / t_ours_2:.1f}x (goal >= 10x)")
 
 
-def mechanisms(n: int, repeat: int) -> None:
-    """What cbor2 6.3's extension points cost on their own (why the floor is out of reach)."""
-    floor = typical(Kinds("plain"), n)
-    tags = cbor2.dumps([cbor2.CBORTag(6, None)] * (10 * n))
+def _count(value: Any, counts: dict[str, int]) -> None:
+    counts["values"] += 1
+    if type(value) is int:
+        counts["ints"] += 1
+    elif type(value) is dict:
+        counts["maps"] += 1
+        for item in value.values():
+            counts["values"] += 1  # the key
+            _count(item, counts)
+    elif type(value) is list:
+        for item in value:
+            _count(item, counts)
 
-    def hook(tag: Any, immutable: bool) -> Any:
-        return None
+
+def mechanisms(n: int, repeat: int) -> None:
+    """Where the time goes, layer by layer, on the typical mix (the account in RESULTS.md):
+    what each of cbor2 6.3's extension points costs, then what each layer of the codec adds."""
+    mine = typical(Kinds("ours"), n)
+    data = _codec.encode(mine)
+    wrapped = b"\x82" + data + b"\xf8\xff"
+    floor = typical(Kinds("plain"), n)
+    floor_data = cbor2.dumps(floor)
+    counts = {"values": 0, "maps": 0, "ints": 0}
+    _count(floor, counts)
+    values, maps = counts["values"], counts["maps"]
+    tags = 0
+
+    def count_tag(tag: Any, immutable: bool) -> Any:
+        nonlocal tags
+        tags += 1
+        return tag
+
+    cbor2.loads(data, tag_hook=count_tag)
+
+    enc = cbor2.CBOREncoder
+    # Every type of the floor payload mapped to cbor2's own C method: hits, no Python.
+    native: dict[type, Callable[[Any, Any], Any]] = {
+        str: enc.encode_string, bytes: enc.encode_bytes, bool: enc.encode_bool,
+        float: enc.encode_float, list: enc.encode_array, int: enc.encode_int,
+        dict: enc.encode_map, type(None): _codec._enc_null}
+    int_checked = dict(native)
+    int_checked[int] = _codec._ENCODERS[int]
+    checked = dict(int_checked)
+    checked[dict] = _codec._ENCODERS[dict]
+
+    def ident(tag: Any, immutable: bool) -> Any:
+        return tag
+
+    def noop(obj: Any, immutable: bool) -> Any:
+        return obj
+
+    def hook(encoder: Any, value: Any) -> None:
+        encoder.encode_none()
+
+    print(f"\ncbor2 6.3 mechanisms and codec layers, typical mix ({n} records: {values} values "
+          f"counting map keys, {counts['ints']} ints, {maps} maps, {tags} tags; median of "
+          f"{repeat}; each line adds one thing to the line above it, except encoders={{}}):")
+    steps = [
+        ("encode", [
+            ("cbor2.dumps, floor payload", lambda: cbor2.dumps(floor), None),
+            ("+ default= hook (plain values never reach it)",
+             lambda: cbor2.dumps(floor, default=hook), None),
+            ("+ encoders={} instead (every value misses)",
+             lambda: cbor2.dumps(floor, encoders={}), values),
+            ("+ encoders: cbor2's C methods (every value hits)",
+             lambda: cbor2.dumps(floor, encoders=native), values),
+            ("+ int range check (a Python hook per int)",
+             lambda: cbor2.dumps(floor, encoders=int_checked), counts["ints"]),
+            ("+ map key check (a Python hook per map)",
+             lambda: cbor2.dumps(floor, encoders=checked), maps),
+            ("surreal_proto encode, SurrealDB payload", lambda: _codec.encode(mine), tags),
+        ]),
+        ("decode", [
+            ("cbor2.loads, floor payload", lambda: cbor2.loads(floor_data), None),
+            ("cbor2.loads, SurrealDB payload, no hooks", lambda: cbor2.loads(data), tags),
+            ("+ tag_hook returning the CBORTag", lambda: cbor2.loads(wrapped, tag_hook=ident),
+             tags),
+            ("+ building the SurrealDB values",
+             lambda: cbor2.loads(wrapped, tag_hook=_codec._tag_hook), tags),
+            ("+ object_hook returning the map",
+             lambda: cbor2.loads(wrapped, tag_hook=_codec._tag_hook, object_hook=noop), maps),
+            ("+ NULL/NONE swap = surreal_proto decode", lambda: _codec.decode(data), values),
+        ]),
+    ]
+    for direction, ladder in steps:
+        timings = interleaved({name: fn for name, fn, _ in ladder}, repeat)
+        previous = None
+        for name, _, per in ladder:
+            median = statistics.median(timings[name])
+            line = f"  {direction} {name:<50} {median * 1e3:7.1f} ms"
+            if previous is not None:
+                delta = median - previous
+                line += f"  {delta * 1e3:+6.1f}"
+                if per:
+                    line += f" ({delta / per * 1e9:4.0f} ns per {_UNIT[name]})"
+            print(line)
+            if not name.startswith("+ encoders={}"):
+                previous = median
 
     def semantic(value: Any, immutable: bool) -> Any:
         return None
 
+    def tag_hook(tag: Any, immutable: bool) -> Any:
+        return None
+
+    nones = cbor2.dumps([cbor2.CBORTag(6, None)] * (10 * n))
     timings = interleaved({
-        "dumps": lambda: cbor2.dumps(floor),
-        "dumps_encoders": lambda: cbor2.dumps(floor, encoders=_codec._ENCODERS),
-        "tag_hook": lambda: cbor2.loads(tags, tag_hook=hook),
-        "semantic": lambda: cbor2.loads(tags, semantic_decoders={6: semantic}),
-        "semantic_miss": lambda: cbor2.loads(tags, tag_hook=hook,
+        "native": lambda: cbor2.loads(nones),
+        "tag_hook": lambda: cbor2.loads(nones, tag_hook=tag_hook),
+        "semantic": lambda: cbor2.loads(nones, semantic_decoders={6: semantic}),
+        "semantic_miss": lambda: cbor2.loads(nones, tag_hook=tag_hook,
                                              semantic_decoders={999: semantic}),
     }, repeat)
     med = {name: statistics.median(values) for name, values in timings.items()}
     per_tag = 1e9 / (10 * n)
-    print("\ncbor2 6.3 mechanisms (median):")
-    print(f"  plain payload, cbor2.dumps: {med['dumps'] * 1e3:.1f} ms; the same payload with "
-          f"surreal_proto's encoders mapping (no value needs a hook): "
-          f"{med['dumps_encoders'] * 1e3:.1f} ms ({med['dumps_encoders'] / med['dumps']:.2f}x)")
-    print(f"  per tag: tag_hook {med['tag_hook'] * per_tag:.0f} ns, semantic_decoders "
+    print(f"  per tag 6(null): cbor2 alone {med['native'] * per_tag:.0f} ns, with a tag_hook "
+          f"{med['tag_hook'] * per_tag:.0f} ns, with a semantic_decoders callback "
           f"{med['semantic'] * per_tag:.0f} ns, tag_hook plus a semantic_decoders miss "
           f"{med['semantic_miss'] * per_tag:.0f} ns")
+
+
+_UNIT = {
+    "+ encoders={} instead (every value misses)": "value",
+    "+ encoders: cbor2's C methods (every value hits)": "value",
+    "+ int range check (a Python hook per int)": "int",
+    "+ map key check (a Python hook per map)": "map",
+    "surreal_proto encode, SurrealDB payload": "tag",
+    "cbor2.loads, SurrealDB payload, no hooks": "tag",
+    "+ tag_hook returning the CBORTag": "tag",
+    "+ building the SurrealDB values": "tag",
+    "+ object_hook returning the map": "map",
+    "+ NULL/NONE swap = surreal_proto decode": "value",
+}
 
 
 def main() -> None:
@@ -309,8 +422,13 @@ def main() -> None:
     parser.add_argument("--sdk-repeat", type=int, default=5)
     parser.add_argument("--mix", choices=("typical", "dense", "both"), default="both")
     parser.add_argument("--mechanisms", action="store_true",
-                        help="also time cbor2's hook mechanisms on their own")
+                        help="also time cbor2's mechanisms and each layer of the codec")
+    parser.add_argument("--wall", action="store_true",
+                        help="measure wall time instead of the process's CPU time")
     args = parser.parse_args()
+    if args.wall:
+        global _clock
+        _clock = time.perf_counter
 
     print(f"Python {platform.python_version()} ({platform.machine()}), cbor2 {_version('cbor2')}, "
           f"surrealdb {_version('surrealdb')}; median [min-max] of {args.repeat} runs "

@@ -70,6 +70,7 @@ from ._events import (
     ProtocolViolation,
     RequestFailed,
     RequestId,
+    RequestOutcome,
     RequestTimedOut,
     ResponseReceived,
 )
@@ -87,6 +88,7 @@ from ._client_events import (
     CallFailed,
     CallId,
     CallSucceeded,
+    CancelHttpRequest,
     ClientEvent,
     ClientState,
     CloseLink,
@@ -105,6 +107,7 @@ from ._embedded import EmbeddedConnection, EmbeddedMessage
 from ._http import HttpRequest, build_rpc_request, parse_rpc_response
 from ._http_connection import HttpConnection
 from ._http_context import HttpContext
+from ._http_requests import HttpRequestConnection
 from ._results import StatementResult, parse_query_result, query_values
 from ._session import SessionTracker
 from ._subscriptions import LiveNotification, Subscription
@@ -187,6 +190,7 @@ __all__ += [
     "ProtocolViolation",
     "RequestFailed",
     "RequestId",
+    "RequestOutcome",
     "RequestTimedOut",
     "ResponseReceived",
     "RpcLayer",
@@ -200,6 +204,7 @@ __all__ += [
     "CallFailed",
     "CallId",
     "CallSucceeded",
+    "CancelHttpRequest",
     "ClientEngine",
     "ClientEvent",
     "ClientState",
@@ -210,6 +215,7 @@ __all__ += [
     "HttpConnection",
     "HttpContext",
     "HttpRequest",
+    "HttpRequestConnection",
     "InsecureTransportDetected",
     "LiveNotification",
     "NotificationsQueued",
@@ -237,7 +243,7 @@ __all__ += [
 #: What the adapters re-export for application code: the value types, the errors, and the
 #: few result types their methods return. Library authors import the rest from here.
 USER_NAMES: tuple[str, ...] = (
-    "NULL", "AlreadyExistsError", "AuthError", "BoundExcluded", "BoundIncluded",
+    "NULL", "AlreadyExistsError", "AuthError", "BoundExcluded", "BoundIncluded", "ClientState",
     "ConfigurationError", "ConnectionClosedError", "Datetime", "Duration", "EncodingError",
     "File", "Future", "Geometry", "GeometryCollection", "GeometryLine", "GeometryMultiLine",
     "GeometryMultiPoint", "GeometryMultiPolygon", "GeometryPoint", "GeometryPolygon",

@@ -2,10 +2,11 @@
 
 :class:`ClientEngine` is what the three adapters (``surreal_sync``, ``surreal_asyncio``,
 ``surreal_trio``) drive, identically. It owns the transport connections (a WebSocket, a small
-HTTP keep-alive pool, or the embedded engine; plus short-lived HTTP links for
-``import_``/``export`` on a ``ws(s)`` URL), the session tracker, live-query subscriptions,
-deadlines, connection setup, re-authentication and reconnect. The adapter opens sockets, moves
-bytes, reads its clock, waits, and calls the user's callables. Nothing else.
+HTTP keep-alive pool, one link for the caller's ``httpx`` client, or the embedded engine; plus
+short-lived HTTP links for ``import_``/``export`` on a ``ws(s)`` URL), the session tracker,
+live-query subscriptions, deadlines, connection setup, re-authentication and reconnect. The
+adapter opens sockets (or runs its HTTP client), moves bytes, reads its clock, waits, and calls
+the user's callables. Nothing else.
 
 The adapter loop (``docs/sansio.md`` has the long version)::
 
@@ -26,16 +27,29 @@ The adapter loop (``docs/sansio.md`` has the long version)::
                 execute msg.data in db (a worker thread for async adapters), then
                 engine.receive_message(link_id, reply, now=now, request_id=msg.request_id)
                 or engine.receive_failure(link_id, msg.request_id, exc, now=now)
+        for link_id, base_url in httpx_links.items():          #    httpx: a task per request
+            for request_id, req in engine.http_requests_to_send(link_id):
+                start a task/thread, keyed (link_id, request_id), that runs outside the lock
+                r = client.request(req.method, base_url + req.target,
+                                   headers=list(req.headers), content=req.body)
+                then, under the lock: engine.receive_http_response(link_id, request_id,
+                r.status_code, r.headers, r.content, now=now), or if it raised,
+                engine.receive_http_failure(link_id, request_id, exc, now=now); flush()
         for event in engine.events():                          # 2. then events
-            OpenLink(link_id, transport, host, port, tls, server_hostname, embedded_url):
+            OpenLink(link_id, transport, host, port, tls, server_hostname, embedded_url,
+                     base_url):
                 connect (TCP [+TLS with the ssl option] / embedded engine); then
                 engine.link_opened(link_id, now=now) and start a reader that calls
                 engine.receive_data(link_id, data, now=now) and, at end of stream,
                 engine.receive_eof(link_id, now=now); on any failure (connect or read):
                 engine.link_failed(link_id, exc, now=now). (connect_timeout is the
-                engine's: it sends CloseLink when it passes.)
+                engine's: it sends CloseLink when it passes.) Transport "httpx": no I/O,
+                httpx_links[link_id] = base_url, then engine.link_opened(link_id, now=now)
             CloseLink(link_id): write data_to_send(link_id) one last time, close the
-                socket (or db.close()), stop its reader (close later if still opening)
+                socket (or db.close()), stop its reader (close later if still opening);
+                httpx: cancel its tasks (the client itself stays open: it is the user's)
+            CancelHttpRequest(link_id, request_id): cancel that task (its late outcome would
+                be dropped anyway)
             CallSucceeded(call_id, value) / CallFailed(call_id, error): resolve the waiter
             ProviderNeeded(ticket, session): answer = auth_provider() outside the lock,
                 then engine.provide_auth(ticket, answer, now=now) or
@@ -68,6 +82,15 @@ Decisions:
 * **HTTP pool**: up to ``http_pool_size`` (default 4) keep-alive connections sharing one
   client-side context; one exchange at a time per connection; a new one is opened only when
   every open one is busy.
+* **``http_client=True``** (``http(s)`` URLs only): ONE ``httpx`` link
+  (:class:`~surreal_proto._http_requests.HttpRequestConnection`, the same client-side
+  session as the pool) carries every call, ``import_``/``export``/``health`` included, any
+  number at once; the HTTP client pools connections, and the adapter bounds reply bodies by
+  ``max_message_size``. Opening the link needs no I/O, so ``connect`` waits for the
+  ``version`` probe, and fails if it could not reach SurrealDB. A failed exchange fails its
+  call only (connection, timeout, TLS or ``OutcomeUnknownError``, as
+  :func:`~surreal_proto._http_requests.transport_error` maps it; never re-sent); the link
+  stays up until ``close()``.
 * **Reconnect** (WebSocket; ``reconnect=True`` by default): backoff with jitter, then the
   session is replayed (sessions, auth, ``use``, ``let``, ``prepare``, live queries); calls
   that were in flight are sent again only if they cannot change data, the others fail with
@@ -109,7 +132,9 @@ from ._errors import (
     UnsupportedFeatureError,
 )
 from ._events import RequestId
+from ._http import HeaderPairs, HttpRequest
 from ._http_connection import HttpConnection
+from ._http_requests import HttpRequestConnection
 from ._rpc import DEFAULT_TIMEOUT, Timeout
 from ._subscriptions import Subscription
 from ._url import parse_url
@@ -151,14 +176,18 @@ class ClientEngine(_SetupEngine):
         timeout: default deadline of every call in seconds; ``None`` = none.
         connect_timeout: deadline of TCP + TLS + handshake of each link; ``None`` = none.
         headers: extra headers for the WebSocket upgrade and every HTTP request.
-        max_message_size: largest incoming message (WebSocket) or response body (HTTP).
+        max_message_size: largest incoming message (WebSocket) or response body (HTTP; with
+            ``http_client``, the adapter bounds the body).
         reconnect: ``True`` (default policy), ``False``, or a :class:`ReconnectPolicy`.
             WebSocket only.
         keepalive_interval, keepalive_timeout: WebSocket ping after this much silence, and
             how long to wait for any sign of life; ``None`` interval disables it.
         close_timeout: how long ``close()`` waits for the server's WebSocket Close.
         live_queue_size: bound of each subscription's queue.
-        http_pool_size: keep-alive connections for ``http(s)://``.
+        http_pool_size: keep-alive connections for ``http(s)://`` (ignored with
+            ``http_client``).
+        http_client: the adapter carries ``http(s)://`` calls with its own HTTP client
+            (``httpx``; API.md §3): one ``httpx`` link instead of the socket pool.
         learn_session_expiry: after each authentication, ask the session's expiry
             (``RETURN $session.exp``) to renew it before it runs out (WebSocket, embedded).
         wall_clock_offset: add to ``now`` to get Unix time (``time.time() -
@@ -169,6 +198,7 @@ class ClientEngine(_SetupEngine):
 
     Raises:
         UnsupportedEngineError: the URL cannot be used.
+        UnsupportedFeatureError: ``http_client`` with a URL that is not ``http(s)://``.
         LocalProtocolError: bad ``auth`` credentials, ``auth`` with ``auth_provider``, bad
             headers or options.
     """
@@ -182,20 +212,24 @@ class ClientEngine(_SetupEngine):
                  reconnect: bool | ReconnectPolicy = True,
                  keepalive_interval: float | None = 30.0, keepalive_timeout: float = 20.0,
                  close_timeout: float = 5.0, live_queue_size: int = DEFAULT_LIVE_QUEUE_SIZE,
-                 http_pool_size: int = DEFAULT_HTTP_POOL_SIZE,
+                 http_pool_size: int = DEFAULT_HTTP_POOL_SIZE, http_client: bool = False,
                  learn_session_expiry: bool = True, wall_clock_offset: float = 0.0,
                  rng: Callable[[], float] | None = None,
                  session_id_factory: Callable[[], UUID] | None = None) -> None:
         endpoint = parse_url(url)
         if live_queue_size < 1 or http_pool_size < 1:
             raise LocalProtocolError("live_queue_size and http_pool_size must be at least 1")
+        if http_client and endpoint.transport != "http":
+            raise UnsupportedFeatureError(
+                f"http_client carries only http:// and https:// URLs, not {endpoint.scheme}://; "
+                "use an http(s) URL, or drop http_client")
         policy = (DEFAULT_RECONNECT if reconnect is True else None if reconnect is False
                   else reconnect)
         settings = LinkSettings(endpoint=endpoint, headers=_headers(headers),
                                 max_message_size=max_message_size,
                                 keepalive_interval=keepalive_interval,
                                 keepalive_timeout=keepalive_timeout,
-                                close_timeout=close_timeout)
+                                close_timeout=close_timeout, http_client=http_client)
         if endpoint.transport == "ws":
             # Validate the upgrade headers now, not when the first link opens (no I/O).
             WebSocketConnection(endpoint.host_header, path=endpoint.rpc_path,
@@ -205,7 +239,8 @@ class ClientEngine(_SetupEngine):
             auth=None if auth is None else auth if isinstance(auth, str) else dict(auth),
             auth_provider=auth_provider, has_prepare=has_prepare, timeout=timeout,
             connect_timeout=connect_timeout, policy=policy, live_queue_size=live_queue_size,
-            http_pool_size=http_pool_size, learn_session_expiry=learn_session_expiry,
+            http_pool_size=1 if http_client else http_pool_size,
+            learn_session_expiry=learn_session_expiry,
             wall_clock_offset=wall_clock_offset, rng=rng or _half,
             session_id_factory=session_id_factory or uuid.uuid4)
         self._init_setup()
@@ -512,6 +547,38 @@ class ClientEngine(_SetupEngine):
         if isinstance(conn, EmbeddedConnection):
             conn.receive_failure(request_id, exc)
         self._drain(now)
+
+    def http_requests_to_send(self, link_id: int) -> list[tuple[RequestId, HttpRequest]]:
+        """Take the requests to send on an ``httpx`` link, as ``(request_id, request)``: send
+        each to ``OpenLink.base_url + request.target``, concurrently (module docstring)."""
+        conn = self._httpx(link_id)
+        return [] if conn is None else conn.requests_to_send()
+
+    def receive_http_response(self, link_id: int, request_id: RequestId, status: int,
+                              headers: HeaderPairs, body: bytes, *, now: float) -> None:
+        """The HTTP client's complete reply to ``request_id``: ``status``, ``headers`` (a
+        mapping such as ``httpx.Headers``, or pairs) and the decoded ``body``. Replies for a
+        closed link or an abandoned request are dropped. Then flush."""
+        conn = self._httpx(link_id)
+        if conn is not None:
+            conn.receive_response(request_id, status, headers, body, now)
+        self._drain(now)
+
+    def receive_http_failure(self, link_id: int, request_id: RequestId, exc: Exception, *,
+                             now: float) -> None:
+        """The HTTP client raised ``exc`` for ``request_id`` (``httpx.ConnectError``,
+        ``httpx.ReadTimeout``...): its call fails with the API.md §7 error
+        :func:`~surreal_proto._http_requests.transport_error` picks (``exc`` as
+        ``__cause__``); the link goes on. Then flush."""
+        conn = self._httpx(link_id)
+        if conn is not None:
+            conn.receive_failure(request_id, exc, now)
+        self._drain(now)
+
+    def _httpx(self, link_id: int) -> HttpRequestConnection | None:
+        link = self._links.get(link_id)
+        conn = link.conn if link is not None else None
+        return conn if isinstance(conn, HttpRequestConnection) else None
 
     def events(self) -> list[ClientEvent]:
         """Take the events produced so far, oldest first (after writing ``data_to_send``)."""

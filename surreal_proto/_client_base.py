@@ -31,6 +31,7 @@ from ._client_events import (
     CallFailed,
     CallId,
     CallSucceeded,
+    CancelHttpRequest,
     ClientEvent,
     ClientState,
     NotificationsQueued,
@@ -39,7 +40,6 @@ from ._client_events import (
     SubscriptionEnded,
 )
 from ._client_links import Link, LinkRole, LinkSettings
-from ._embedded import EmbeddedConnection
 from ._errors import (
     ConnectionClosedError,
     SurrealError,
@@ -57,7 +57,9 @@ from ._events import (
     ResponseReceived,
 )
 from ._expiry import AUTH_METHODS, RecoveryAction
+from ._http_base import BaseHttpConnection
 from ._http_connection import HttpConnection, HttpContext
+from ._http_requests import HttpRequestConnection
 from ._log import LazyLogger
 from ._replay import PlannedCall
 from ._session import SessionTracker
@@ -221,8 +223,15 @@ class _EngineBase:
         link = self._links.get(rec.link_id) if rec.link_id is not None else None
         if link is not None:
             link.requests.pop(rec.request_id, None)
-            if link.conn is not None:
-                link.conn.abandon(rec.request_id)
+            conn = link.conn
+            if isinstance(conn, HttpRequestConnection):
+                in_flight = conn.in_flight
+                conn.abandon(rec.request_id)
+                if conn.in_flight < in_flight:  # handed out: the adapter may cancel it
+                    self._emit(CancelHttpRequest(link_id=link.link_id,
+                                                 request_id=rec.request_id))
+            elif conn is not None:
+                conn.abandon(rec.request_id)
             if link.role is LinkRole.AUX:
                 self._retire(link, now)
         elif rec in self._queue:
@@ -349,7 +358,7 @@ class _EngineBase:
         assert conn is not None
         try:
             if method in (IMPORT, EXPORT, "/health"):
-                if not isinstance(conn, HttpConnection):
+                if not isinstance(conn, BaseHttpConnection):
                     self._open_aux(rec, now)
                     return
                 request_id = self._send_endpoint(conn, rec, now)
@@ -374,7 +383,7 @@ class _EngineBase:
         link.requests[request_id] = rec
 
     @staticmethod
-    def _send_endpoint(conn: HttpConnection, rec: _Rec, now: float) -> Any:
+    def _send_endpoint(conn: BaseHttpConnection, rec: _Rec, now: float) -> Any:
         if rec.method == IMPORT:
             return conn.send_import(rec.params[0], timeout=None, now=now)
         if rec.method == EXPORT:
@@ -426,8 +435,10 @@ class _EngineBase:
 
     def _on_request_failed(self, link: Link, event: RequestFailed, now: float) -> None:
         # A lost connection fails every request before ConnectionClosed, which handles them
-        # (retry or not); anything else failed this one request (a malformed reply).
-        if not isinstance(event.error, ConnectionClosedError):
+        # (retry or not); anything else failed this one request (a malformed reply, or an
+        # httpx exchange: there the adapter's exception can be any error, and no
+        # ConnectionClosed follows).
+        if link.transport == "httpx" or not isinstance(event.error, ConnectionClosedError):
             rec = link.requests.pop(event.request_id, None)
             if rec is not None:
                 self._fail(rec, event.error, now)
@@ -462,7 +473,7 @@ class _EngineBase:
         # Forget a link; keep its last bytes (a Close frame) for data_to_send().
         self._links.pop(link.link_id, None)
         conn = link.conn
-        if conn is not None and not isinstance(conn, EmbeddedConnection):
+        if isinstance(conn, WebSocketConnection | HttpConnection):
             data = conn.data_to_send()
             if data:
                 final = self._final_out

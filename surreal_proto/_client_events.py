@@ -5,7 +5,7 @@ frozen, slotted, keyword-only dataclasses, like the connection events of :mod:`.
 :data:`ClientEvent` is their union for ``match`` plus ``typing.assert_never``. Three groups:
 
 * **Actions** the adapter must carry out: :class:`OpenLink`, :class:`CloseLink`,
-  :class:`ProviderNeeded`, :class:`PrepareNeeded`.
+  :class:`CancelHttpRequest`, :class:`ProviderNeeded`, :class:`PrepareNeeded`.
 * **Outcomes** the adapter hands to whoever waits: :class:`CallSucceeded`,
   :class:`CallFailed`, :class:`NotificationsQueued`, :class:`SubscriptionEnded`.
 * **Notices** to log or forward to a user callback: :class:`StateChanged`,
@@ -25,13 +25,14 @@ from typing import Any, Final, Literal, TypeAlias
 from uuid import UUID
 
 from ._errors import LocalProtocolError, SurrealError
-from ._events import ProtocolViolation
+from ._events import ProtocolViolation, RequestId
 
 __all__ = [
     "AuthenticationLost",
     "CallFailed",
     "CallId",
     "CallSucceeded",
+    "CancelHttpRequest",
     "ClientEvent",
     "ClientState",
     "CloseLink",
@@ -124,15 +125,17 @@ DEFAULT_RECONNECT: Final = ReconnectPolicy()
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OpenLink:
     """Open a link, then report it: ``link_opened(link_id, now)`` once usable (TCP, and TLS
-    for ``tls``; for ``embedded``: the engine object created and connected), or
-    ``link_failed(link_id, exc, now)`` with the exception the attempt raised. Read from it
-    (``receive_data``/``receive_eof``) until :class:`CloseLink`."""
+    for ``tls``; for ``embedded``: the engine object created and connected; for ``httpx``:
+    at once, nothing to open), or ``link_failed(link_id, exc, now)`` with the exception the
+    attempt raised. Read from it (``receive_data``/``receive_eof``) until :class:`CloseLink`."""
 
     link_id: int
     """Names the link in every later call and event."""
-    transport: Literal["ws", "http", "embedded"]
+    transport: Literal["ws", "http", "embedded", "httpx"]
     """``ws``/``http``: a TCP stream; ``embedded``: an in-process engine
-    (``surrealdb_embedded``), driven with ``messages_to_send``/``receive_message``."""
+    (``surrealdb_embedded``), driven with ``messages_to_send``/``receive_message``;
+    ``httpx``: the caller's HTTP client (``http_client=True``), no I/O to open it, driven
+    with ``http_requests_to_send``/``receive_http_response``/``receive_http_failure``."""
     host: str = ""
     """The host to connect to (IPv6 without brackets); ``""`` when embedded."""
     port: int = 0
@@ -143,16 +146,32 @@ class OpenLink:
     """For TLS: the name to verify and send as SNI."""
     embedded_url: str | None = None
     """For ``embedded``: the URL to give the engine (``"mem://"``, ``"surrealkv://path"``)."""
+    base_url: str | None = None
+    """For ``httpx``: send each request to ``base_url + request.target``
+    (``http(s)://host[:port][/base]``, the endpoint's ``http_base_url``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CloseLink:
     """Write the link's last ``data_to_send(link_id)``, then close it (socket, or the
     embedded engine's ``close()``). Its reader stops; nothing more is fed for it. Also sent
-    for a link whose open is still under way: close it as soon as the open completes."""
+    for a link whose open is still under way: close it as soon as the open completes. For
+    ``httpx``: issue no more requests for it and cancel those in flight (the HTTP client
+    itself is the user's: leave it open)."""
 
     link_id: int
     """The link."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelHttpRequest:
+    """The engine gave up on an ``httpx`` request in flight (its call was cancelled or timed
+    out): cancel that HTTP exchange if you can. Whatever you feed for it later is dropped."""
+
+    link_id: int
+    """The link."""
+    request_id: RequestId
+    """The id ``http_requests_to_send`` handed it out with."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -286,6 +305,7 @@ class SessionRestoreFailed:
 ClientEvent: TypeAlias = (
     OpenLink
     | CloseLink
+    | CancelHttpRequest
     | ProviderNeeded
     | PrepareNeeded
     | CallSucceeded

@@ -3,7 +3,9 @@
 A *link* is one transport connection the adapter opened for the engine: a WebSocket
 (:class:`~surreal_proto.WebSocketConnection`), one keep-alive HTTP/1.1 connection of a small
 pool (:class:`~surreal_proto._http_connection.HttpConnection`, all sharing one
-:class:`~surreal_proto._http_context.HttpContext`), or the in-process engine
+:class:`~surreal_proto._http_context.HttpContext`), the caller's own HTTP client
+(:class:`~surreal_proto._http_requests.HttpRequestConnection`, ``http_client=True``: one link,
+any number of requests in flight), or the in-process engine
 (:class:`~surreal_proto._embedded.EmbeddedConnection`). The engine names links by an int id
 in its :class:`~surreal_proto._client_events.OpenLink`/``CloseLink`` actions; this module
 holds the per-link bookkeeping and the mapping of connect failures to API.md §7 errors.
@@ -27,6 +29,8 @@ from ._errors import (
 )
 from ._events import PendingRequest, RequestId
 from ._http_connection import HttpConnection, HttpContext
+from ._http_requests import HttpRequestConnection
+from ._state import ConnectionState
 from ._url import Endpoint
 from ._ws import WebSocketConnection
 
@@ -35,8 +39,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Connection", "Link", "LinkRole", "LinkSettings", "connect_error", "copy_error"]
 
-#: Any of the three transport connections.
-Connection: TypeAlias = WebSocketConnection | HttpConnection | EmbeddedConnection
+#: Any of the transport connections.
+Connection: TypeAlias = (WebSocketConnection | HttpConnection | HttpRequestConnection
+                         | EmbeddedConnection)
 
 _MAX_QUOTED: Final = 200
 
@@ -46,7 +51,8 @@ class LinkRole(Enum):
 
     #: The one WebSocket or embedded link that carries the client's session.
     MAIN = "main"
-    #: One connection of the HTTP keep-alive pool (``http(s)://`` URLs).
+    #: One connection of the HTTP keep-alive pool (``http(s)://`` URLs), or the one link of
+    #: the caller's HTTP client (``http_client=True``: a pool of one that is never busy).
     POOL = "pool"
     #: A short-lived HTTP link for ``import_``/``export`` on a ``ws(s)://`` URL.
     AUX = "aux"
@@ -62,6 +68,8 @@ class LinkSettings:
     keepalive_interval: float | None
     keepalive_timeout: float
     close_timeout: float
+    #: ``http(s)://`` through the caller's HTTP client (``httpx`` links) instead of sockets.
+    http_client: bool = False
 
 
 class Link:
@@ -92,8 +100,14 @@ class Link:
 
     @property
     def idle(self) -> bool:
-        """Ready and carrying nothing (an HTTP pool link that can take a call)."""
-        return self.ready and not self.closing and not self.requests
+        """An HTTP pool link that can take a call: ready and carrying nothing (an ``httpx``
+        link carries any number)."""
+        # A connection can close itself while the link still looks ready: abandoning the
+        # exchange in progress closes an h11 connection (it cannot cancel mid-exchange). Its
+        # ConnectionClosed is handled after the next pump, so check the state here.
+        return (self.ready and not self.closing
+                and self.conn is not None and self.conn.state is ConnectionState.OPEN
+                and (self.transport == "httpx" or not self.requests))
 
     def open(self, settings: LinkSettings, context: HttpContext | None, now: float) -> None:
         """Build the connection object once the adapter opened the stream, and start it."""
@@ -109,6 +123,9 @@ class Link:
         elif self.transport == "http":
             conn = HttpConnection(endpoint.host_header, base_path=endpoint.base_path,
                                   context=context, max_response_size=settings.max_message_size)
+        elif self.transport == "httpx":
+            # Targets are relative to OpenLink.base_url, which holds the base path.
+            conn = HttpRequestConnection(context=context)
         else:
             conn = EmbeddedConnection()
         self.conn = conn

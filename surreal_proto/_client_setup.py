@@ -6,7 +6,8 @@ chains, and reconnecting.
   is the same list for the first connect and for every reconnect: ``attach`` each session,
   authenticate (``auth=`` option, restored tokens, credentials, or the provider), ``use``,
   ``let``, the ``prepare`` callable, and restarting live queries. A ``version`` probe goes
-  out alongside. User calls wait in the queue until all of it is done.
+  out alongside (with ``http_client``, where opening the link proves nothing, its transport
+  failure fails the connect). User calls wait in the queue until all of it is done.
 * **Auth chains** run a :class:`~._replay.PlannedCall` and its fallbacks (``authenticate``
   with a valid token, ``refresh``, ``signin`` with kept credentials, the provider) for one
   session: to restore it (plan), to renew it ahead of expiry, or to recover from an expiry
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any, Final
+from typing import Any, Final, Literal
 from uuid import UUID
 
 from ._client_base import _EngineBase, _Rec
@@ -46,12 +47,12 @@ from ._errors import (
     ReconnectFailedError,
     SurrealConnectionError,
     SurrealError,
+    SurrealTimeoutError,
 )
 from ._events import ConnectionClosed, PendingRequest
 from ._http_connection import HttpContext
 from ._replay import CallKind, PlannedCall, classify_unanswered, outcome_unknown_error
 from ._subscriptions import RECONNECTED, LiveNotification
-from ._url import TransportKind
 from ._ws import WebSocketConnection
 
 __all__ = ["_SetupEngine"]
@@ -119,7 +120,13 @@ class _SetupEngine(_EngineBase):
         self._open_link(LinkRole.POOL if self._transport == "http" else LinkRole.MAIN, now)
 
     def _open_link(self, role: LinkRole, now: float) -> Link:
-        transport: TransportKind = "http" if role is LinkRole.AUX else self._transport
+        transport: Literal["ws", "http", "embedded", "httpx"]
+        if role is LinkRole.AUX:
+            transport = "http"
+        elif self._settings.http_client:
+            transport = "httpx"
+        else:
+            transport = self._transport
         timeout = self._connect_timeout
         link = Link(next(self._ids), transport, role, None if timeout is None else now + timeout)
         self._links[link.link_id] = link
@@ -129,7 +136,8 @@ class _SetupEngine(_EngineBase):
         self._emit(OpenLink(link_id=link.link_id, transport=transport,
                             host=ep.host, port=ep.port or 0, tls=ep.tls,
                             server_hostname=ep.host if ep.tls else None,
-                            embedded_url=ep.embedded_url))
+                            embedded_url=ep.embedded_url,
+                            base_url=ep.http_base_url if transport == "httpx" else None))
         return link
 
     def _retire(self, link: Link, now: float) -> None:
@@ -343,10 +351,16 @@ class _SetupEngine(_EngineBase):
 
     def _version_done(self, rec: _Rec, raw: Any, error: SurrealError | None,
                       now: float) -> None:
-        if error is None:
-            self._learn_version(raw)
         plan = self._plan
         assert plan is not None  # a setup that ends drops its probe with it
+        if error is None:
+            self._learn_version(raw)
+        elif self._settings.http_client and isinstance(
+                error, SurrealConnectionError | SurrealTimeoutError):
+            # httpx: nothing was opened, so the probe is the first exchange that can show the
+            # server unreachable (or not SurrealDB): connect() fails as on other transports.
+            self._connect_failed(error, now)
+            return
         plan.version_done = True
         self._advance_plan(now)
 

@@ -53,8 +53,11 @@ again with all of them kept opaque (:class:`Tagged`), so no well-formed input fa
 
 Hot path: one reusable configuration for cbor2 in each direction, with the plain types
 handled by cbor2's own code and the hooks found by one dict lookup (the exact type when
-encoding, the tag number in one ``tag_hook`` when decoding). See the comments at
-``_ENCODERS`` and ``_tag_hook`` for the measurements behind the choices.
+encoding, the tag number in one ``tag_hook`` when decoding); pooled encoders; NULL and NONE
+swapped map by map in an ``object_hook``. See the comments at ``_ENCODERS``, ``_POOL`` and
+the decoding section for the measurements behind the choices, and ``bench/RESULTS.md``
+(Codec) for what is left: cbor2 6.3 has no cheaper way to intercept ``None``, ints and maps
+when encoding, nor null when decoding.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from io import BytesIO
 from ipaddress import (
     IPv4Address,
     IPv4Interface,
@@ -310,7 +314,14 @@ def _enc_datetime(enc: _Encoder, value: datetime) -> None:
 
 
 def _enc_datetime_ns(enc: _Encoder, value: Datetime) -> None:
-    _enc_instant(enc, value, value._ns)
+    # _enc_instant inlined: Datetime is what the decoder returns, so the usual case.
+    tz = value.tzinfo
+    if tz is not _UTC and (tz is None or value.utcoffset() is None):
+        raise _naive_error()
+    delta = _datetime_sub(value, _EPOCH)
+    enc.write(_HEAD_DATETIME)
+    enc.encode_int(delta.days * 86400 + delta.seconds)
+    enc.encode_int(delta.microseconds * 1000 + value._ns)
 
 
 _int_to_bytes: Final = int.to_bytes
@@ -483,9 +494,14 @@ def _enc_default(enc: _Encoder, value: Any) -> None:
 
 
 
-# cbor2 looks every value's exact type up in this dict (measured with cbor2 6.3: about 80 ns
-# per value on a hit, 180 ns on a miss, which raises a KeyError inside cbor2), so the plain
-# types map to cbor2's own (C-level) encoder methods and never miss.
+# cbor2 6.3 looks every value's exact type up in this dict before anything else
+# (PyObject_GetItem, then a vectorcall of the hook). Measured (bench_codec.py --mechanisms):
+# a hit on one of cbor2's own C methods costs ~30-40 ns per value on top of cbor2's own
+# ~35 ns, a miss ~150-190 ns (a KeyError raised and caught inside cbor2), so the plain types
+# map to cbor2's C methods and never miss. ``default=`` alone would be free for plain data,
+# but cbor2 encodes None, int, dict, datetime, Decimal and sets itself before consulting it,
+# and no flag or subclass (CBOREncoder is final) changes that; so the mapping stays, and only
+# int (range check, ~+80 ns) and dict (key check, ~+450 ns) pay for a Python hook.
 _ENCODERS: Final[dict[type, Callable[[Any, Any], None]]] = {
     str: _C.encode_string,
     bytes: _C.encode_bytes,
@@ -542,7 +558,16 @@ _ENCODERS: Final[dict[type, Callable[[Any, Any], None]]] = {
     type(cbor2.undefined): _enc_refuse,
 }
 
-_dumps: Final = cbor2.dumps
+# Encoders are reused: ``encode_to_bytes`` on an existing CBOREncoder saves ~400 ns per call
+# over ``cbor2.dumps`` (which builds one each time), and it leaves no state behind, even after
+# an exception. Each call takes one out of the pool, so concurrent calls (threads) never share
+# one; list.pop and list.append are atomic.
+_POOL: list[cbor2.CBOREncoder] = []
+_POOL_SIZE: Final = 8
+
+
+def _new_encoder() -> cbor2.CBOREncoder:
+    return cbor2.CBOREncoder(BytesIO(), encoders=_ENCODERS, default=_enc_default)
 
 
 def encode(value: Any) -> bytes:
@@ -562,28 +587,46 @@ def encode(value: Any) -> bytes:
             key that is not a ``str`` (also an :class:`EncodingError` and a ``TypeError``).
     """
     try:
-        return _dumps(value, encoders=_ENCODERS, default=_enc_default)
+        encoder = _POOL.pop()
+    except IndexError:
+        encoder = _new_encoder()
+    try:
+        return encoder.encode_to_bytes(value)
     except EncodingError:
         raise
     except (cbor2.CBOREncodeError, RecursionError, OverflowError) as exc:
         raise EncodingError(f"cannot encode the value for SurrealDB: {exc}") from exc
+    finally:
+        if len(_POOL) < _POOL_SIZE:
+            _POOL.append(encoder)
 
 
 # =========================================================================== decoding
 #
 # cbor2 calls ``_tag_hook(tag, immutable)`` for every tag it does not decode itself; that
-# one hook dispatches on the tag number. Measured with cbor2 6.3: a ``tag_hook`` call costs
-# a quarter of a ``semantic_decoders`` call, and merely passing ``semantic_decoders`` makes
-# every other tag pay for a failed lookup (a KeyError inside cbor2), about a tenth of the
-# decoding time of a typical result. So the fast path has no ``semantic_decoders`` at all:
-# the few IANA tags cbor2 decodes itself (bignums 2/3, epoch datetime 1, tag 0 text
-# datetimes, UUID 37, decimal fractions, sets 258, ...) come back as cbor2's Python values.
-# SurrealDB sends none of them except 37 (protocol.md §5.1). If cbor2 fails on one, decode()
-# runs again with ``_SEMANTIC``, which keeps them opaque, so a well-formed tag never fails.
+# one hook dispatches on the tag number. Measured with cbor2 6.3 (bench_codec.py
+# --mechanisms): a ``tag_hook`` call costs ~30-100 ns on top of cbor2 building the CBORTag
+# (~200 ns), a ``semantic_decoders`` callback ~500 ns more whatever it does, and merely passing
+# ``semantic_decoders`` makes every other tag pay ~200 ns for a failed lookup (a KeyError
+# inside cbor2). So the fast path has no ``semantic_decoders`` at all: the few IANA tags
+# cbor2 decodes itself (bignums 2/3, epoch datetime 1, tag 0 text datetimes, UUID 37, decimal
+# fractions, sets 258, ...) come back as cbor2's Python values. SurrealDB sends none of them
+# except 37 (protocol.md §5.1). If cbor2 fails on one, decode() runs again with
+# ``_SEMANTIC``, which keeps them opaque, so a well-formed tag never fails.
 #
 # Inside a tag cbor2 builds arrays as tuples and maps as frozendicts; the decoders read them
 # as they are and turn nested containers back into lists and dicts (``_fix``). A payload of
 # the wrong shape raises, and decode() turns that into RemoteProtocolError.
+#
+# NULL and NONE: cbor2 decodes CBOR null as ``None`` natively (it has no hook for simple
+# values) and tag 6 becomes ``_NONE`` here, so the two are swapped into the public mapping
+# (null -> NULL, NONE -> None) by ``_object_hook``, which cbor2 calls for each map right
+# after building it (so maps never need a recursive walk), plus ``_swap_list`` for the arrays
+# outside maps. decode() passes the hook only when the message contains a 0xf6 or 0xc6 byte.
+# The swap costs one Python-level look at each map value (~50 ns); C-level pre-checks cost
+# nearly as much (``set.isdisjoint(map(type, ...))`` ~25-45 ns a value; ``None in
+# d.values()`` calls the Python ``__eq__`` of RecordID, Datetime...) and do not pay off, as
+# most records hold an array that must be looked into anyway.
 
 
 class _BadPayload(ValueError):
@@ -592,6 +635,14 @@ class _BadPayload(ValueError):
 
 def _bad(tag: int, payload: Any) -> _BadPayload:
     return _BadPayload(f"tag {tag} with an invalid payload {payload!r:.200}")
+
+
+_NoneType: Final = type(None)
+# Types of the values the NULL/NONE swap must look at (or into).
+_SWAP: Final = frozenset((_NoneType, _NoneMark, list))
+_SWAP_TREE: Final = frozenset((_NoneType, _NoneMark, list, dict))
+# Types that make a tag payload need ``_fix``.
+_FIXABLE: Final = frozenset((_NoneType, _NoneMark, tuple, list, dict, cbor2.frozendict))
 
 
 def _fix(value: Any) -> Any:
@@ -609,42 +660,87 @@ def _fix(value: Any) -> Any:
     return value
 
 
-def _fix_dict(obj: dict[Any, Any]) -> None:
-    for key, value in obj.items():
-        if value is None:
-            obj[key] = NULL
-        elif value is _NONE:
-            obj[key] = None
-        else:
-            kind = type(value)
-            if kind is dict:
-                _fix_dict(value)
-            elif kind is list:
-                _fix_list(value)
-
-
-def _fix_list(items: list[Any]) -> None:
+def _swap_list(items: list[Any]) -> None:
+    """Swap null and NONE in ``items`` and the arrays inside it, in place (maps inside it
+    were swapped by ``_object_hook`` already)."""
     for index, value in enumerate(items):
-        if value is None:
-            items[index] = NULL
-        elif value is _NONE:
-            items[index] = None
-        else:
-            kind = type(value)
-            if kind is dict:
-                _fix_dict(value)
-            elif kind is list:
-                _fix_list(value)
+        if type(value) in _SWAP:
+            if value is None:
+                items[index] = NULL
+            elif value is _NONE:
+                items[index] = None
+            else:
+                _swap_list(value)
+
+
+def _object_hook(obj: Any, immutable: bool) -> Any:
+    # Maps inside tags (immutable, frozendicts) are left to the tag's decoder (``_fix``).
+    if not immutable:
+        for key, value in obj.items():
+            if type(value) in _SWAP:
+                if value is None:
+                    obj[key] = NULL
+                elif value is _NONE:
+                    obj[key] = None
+                else:
+                    _swap_list(value)
+    return obj
+
+
+def _swap_tree(value: Any) -> Any:
+    """Swap null and NONE everywhere in ``value`` outside tags, top down: for decode()'s second
+    try, where cbor2 hands ``_SEMANTIC``'s decoders mutable payloads, which ``_fix`` swaps
+    itself, so the object hook (which would swap their maps first) is not used."""
+    if value is None:
+        return NULL
+    if value is _NONE:
+        return None
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(item) in _SWAP_TREE:
+                value[key] = _swap_tree(item)
+    elif kind is list:
+        for index, item in enumerate(value):
+            if type(item) in _SWAP_TREE:
+                value[index] = _swap_tree(item)
+    return value
 
 
 _set_rid_table: Final = RecordID.__dict__["table"].__set__
+_set_rid_id: Final = RecordID.__dict__["id"].__set__
 _set_duration_ns: Final = Duration.__dict__["_ns"].__set__
+_set_datetime_ns: Final = Datetime.__dict__["_ns"].__set__
+# datetime.__new__(cls, state, tz): the pickle constructor (no argument parsing).
+_datetime_from_state: Final[Callable[[type[Datetime], bytes, Any], Datetime]] = \
+    datetime.__new__  # type: ignore[assignment]
+_to_bytes: Final = int.to_bytes
+_object_new: Final = object.__new__
 _Decimal: Final = Decimal
 # Python datetimes cover years 1-9999 (protocol.md §5.1 row 12 allows far more).
 _MIN_SECS: Final = int(_datetime_sub(datetime(1, 1, 2, tzinfo=UTC), _EPOCH).total_seconds())
 _MAX_SECS: Final = int(_datetime_sub(datetime(9999, 12, 30, tzinfo=UTC), _EPOCH).total_seconds())
-_set_rid_id: Final = RecordID.__dict__["id"].__set__
-_object_new: Final = object.__new__
+_EPOCH_ORDINAL: Final = _EPOCH.toordinal()
+_date_from_ordinal: Final = date.fromordinal
+
+# The 10-byte state that ``datetime.__new__(cls, state, tz)`` (the pickle constructor) takes:
+# year (2 bytes), month, day, hour, minute, second, microsecond (3 bytes). Building a Datetime
+# from it is ~2x faster than ``_EPOCH + timedelta(...)`` (the timedelta constructor alone costs
+# ~400 ns): the date part comes from a bounded cache by day (real results cluster on few
+# days), the time of day from two small tables.
+_DAY_STATE: dict[int, bytes] = {}
+_DAY_CACHE_SIZE: Final = 4096
+_MINUTE_STATE: Final = tuple(bytes((m // 60, m % 60)) for m in range(1440))
+_SECOND_STATE: Final = tuple(bytes((s,)) for s in range(60))
+
+
+def _day_state(days: int) -> bytes:
+    day = _date_from_ordinal(_EPOCH_ORDINAL + days)
+    state = bytes((day.year >> 8, day.year & 255, day.month, day.day))
+    if len(_DAY_STATE) >= _DAY_CACHE_SIZE:
+        _DAY_STATE.clear()
+    _DAY_STATE[days] = state
+    return state
 
 
 def _dec_record_id(payload: Any) -> RecordID | StringRecordID:
@@ -696,7 +792,7 @@ def _dec_datetime_text(payload: Any, immutable: bool = False) -> Datetime:
 
 def _dec_datetime(payload: Any) -> Datetime | Tagged:
     # protocol.md §5.1 row 12: [seconds, nanoseconds] (3.x: exactly two); seconds may be
-    # negative. One element is accepted too.
+    # negative. One element is accepted too. (_tag_hook itself handles the usual case.)
     if type(payload) is tuple and 1 <= len(payload) <= 2 \
             and all(type(x) is int for x in payload):
         secs = payload[0]
@@ -743,11 +839,15 @@ def _dec_range(payload: Any) -> Range:
 
 
 def _dec_included(payload: Any) -> BoundIncluded:
-    return _new_bound(BoundIncluded, _fix(payload))  # type: ignore[no-any-return]
+    if type(payload) in _FIXABLE:
+        payload = _fix(payload)
+    return _new_bound(BoundIncluded, payload)  # type: ignore[no-any-return]
 
 
 def _dec_excluded(payload: Any) -> BoundExcluded:
-    return _new_bound(BoundExcluded, _fix(payload))  # type: ignore[no-any-return]
+    if type(payload) in _FIXABLE:
+        payload = _fix(payload)
+    return _new_bound(BoundExcluded, payload)  # type: ignore[no-any-return]
 
 
 def _dec_file(payload: Any) -> File:
@@ -759,7 +859,9 @@ def _dec_file(payload: Any) -> File:
 
 def _dec_set(payload: Any) -> SurrealSet:
     if type(payload) is tuple:
-        return _new_set(tuple(_fix(v) for v in payload))
+        if not _FIXABLE.isdisjoint(map(type, payload)):
+            payload = tuple(map(_fix, payload))
+        return _new_set(payload)
     raise _bad(TAG_SET, payload)
 
 
@@ -774,7 +876,10 @@ def _coordinate(value: Any) -> float:
 
 def _dec_point(payload: Any) -> GeometryPoint:
     if type(payload) is tuple and len(payload) == 2:
-        return _new_point(_coordinate(payload[0]), _coordinate(payload[1]))
+        x, y = payload
+        if type(x) is float and type(y) is float:
+            return _new_point(x, y)
+        return _new_point(_coordinate(x), _coordinate(y))
     raise _bad(TAG_GEOMETRY_POINT, payload)
 
 
@@ -817,9 +922,10 @@ _SimpleValue: Final = cbor2.CBORSimpleValue
 
 def _tag_hook(tag: cbor2.CBORTag, immutable: bool) -> Any:
     number = tag.tag
-    # The hottest tags first, inlined (protocol.md §5.1: the server sends these for every
-    # record id, NONE, datetime, decimal and duration); anything unusual takes the checked
-    # path of its decoder.
+    # The tags the server sends for every record id, datetime, NONE, decimal and duration
+    # (protocol.md §5.1) are decoded inline, in that order; anything unusual (a key that is
+    # not an int or a string, a datetime beyond Python's years, a bad payload...) takes the
+    # checked path of its decoder in _TAG_DECODERS.
     if number == TAG_RECORD_ID:
         payload = tag.value
         if type(payload) is tuple and len(payload) == 2:
@@ -831,16 +937,24 @@ def _tag_hook(tag: cbor2.CBORTag, immutable: bool) -> Any:
                 _set_rid_id(rid, key)
                 return rid
         return _dec_record_id(payload)
-    if number == TAG_NONE:
-        return _NONE  # the payload is a placeholder and is ignored (§5.1 row 6)
     if number == TAG_DATETIME:
         payload = tag.value
         if type(payload) is tuple and len(payload) == 2:
             secs, nanos = payload
             if type(secs) is int and type(nanos) is int and 0 <= nanos < _NS_PER_S \
                     and _MIN_SECS <= secs <= _MAX_SECS:
-                return _datetime_from_compact(secs, nanos)
+                tod = secs % 86400
+                day = _DAY_STATE.get(secs // 86400)
+                if day is None:
+                    day = _day_state(secs // 86400)
+                dt = _datetime_from_state(
+                    Datetime, day + _MINUTE_STATE[tod // 60] + _SECOND_STATE[tod % 60]
+                    + _to_bytes(nanos // 1000, 3), _UTC)
+                _set_datetime_ns(dt, nanos % 1000)
+                return dt
         return _dec_datetime(payload)
+    if number == TAG_NONE:
+        return _NONE  # the payload is a placeholder and is ignored (§5.1 row 6)
     if number == TAG_DECIMAL:
         payload = tag.value
         if type(payload) is str:
@@ -882,8 +996,6 @@ for _tag in (1, 2, 3, 4, 5, 21, 22, 23, 24, 25, 28, 29, 30, 32, 33, 34, 35, 36, 
     _SEMANTIC[_tag] = _opaque_decoder(_tag)
 del _tag
 
-_F6: Final = b"\xf6"
-_C6: Final = b"\xc6"
 _loads: Final = cbor2.loads
 
 
@@ -914,8 +1026,12 @@ def decode(data: bytes | bytearray | memoryview, *, max_depth: int = DEFAULT_MAX
     # error); trailing bytes put something else in the second slot (unless they are exactly
     # one marker, which no SurrealDB server sends).
     wrapped = b"\x82" + data + _END_BYTES
+    # A null is the byte 0xf6 and a NONE starts with 0xc6: without either there is nothing to
+    # swap, and no map needs the object hook.
+    swap = 0xF6 in data or 0xC6 in data  # (int operands: a memchr, 8x faster than b"\xf6")
     try:
-        pair = _loads(wrapped, tag_hook=_tag_hook, max_depth=max_depth + 1)
+        pair = _loads(wrapped, tag_hook=_tag_hook, object_hook=_object_hook if swap else None,
+                      max_depth=max_depth + 1)
     except Exception:
         try:
             pair = _loads(wrapped, semantic_decoders=_SEMANTIC, tag_hook=_tag_hook,
@@ -924,21 +1040,21 @@ def decode(data: bytes | bytearray | memoryview, *, max_depth: int = DEFAULT_MAX
             cause = exc.__cause__
             detail = f"{exc}: {cause}" if cause is not None else str(exc)
             raise RemoteProtocolError(f"undecodable CBOR from the server: {detail}") from exc
-    end = pair[1]
-    if type(end) is not _SimpleValue or end.value != 255:
-        raise RemoteProtocolError("undecodable CBOR from the server: bytes after the value")
+        _check_end(pair)
+        return _swap_tree(pair[0]) if swap else pair[0]
+    _check_end(pair)
     value = pair[0]
-    # cbor2 decodes CBOR null as None natively, and tag 6 (NONE) became _NONE above: swap
-    # them into the public mapping (null -> NULL, NONE -> None). A null is the byte 0xf6 and
-    # a NONE starts with 0xc6, so without either there is nothing to swap.
-    if _F6 in data or _C6 in data:
+    if swap:
         if value is None:
             return NULL
         if value is _NONE:
             return None
-        kind = type(value)
-        if kind is dict:
-            _fix_dict(value)
-        elif kind is list:
-            _fix_list(value)
+        if type(value) is list:
+            _swap_list(value)
     return value
+
+
+def _check_end(pair: list[Any]) -> None:
+    end = pair[1]
+    if type(end) is not _SimpleValue or end.value != 255:
+        raise RemoteProtocolError("undecodable CBOR from the server: bytes after the value")

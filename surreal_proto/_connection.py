@@ -42,7 +42,7 @@ from ._log import LazyLogger
 from ._rpc import DEFAULT_TIMEOUT, RpcLayer, Timeout
 from ._state import ConnectionState, ConnectionStateMachine, Input
 from ._verbs import RpcMethods
-from ._version import ServerVersion, Transport, check_supported
+from ._version import RESTRICTED_METHODS, ServerVersion, Transport, check_supported
 
 __all__ = ["BaseConnection", "StreamConnection"]
 
@@ -142,12 +142,21 @@ class BaseConnection(RpcMethods):
                 ``method``, ``session`` or ``txn`` (``check_supported``); nothing changed.
             EncodingError: a param cannot be encoded; nothing was sent.
         """
-        self._machine.check(Input.SEND_REQUEST)
-        check_supported(method, transport=self._TRANSPORT, server_version=self.server_version,
-                        session=session is not None, txn=txn is not None)
-        request_id = self._start_request(method, tuple(params), session=session, txn=txn,
-                                         timeout=timeout, now=now)
-        self._machine.process(Input.SEND_REQUEST)
+        # The hot path of every request, so the checks that cannot fail are skipped: OPEN
+        # leads to OPEN on SEND_REQUEST, and check_supported refuses only RESTRICTED_METHODS
+        # or a session/txn.
+        machine = self._machine
+        if machine.state is not ConnectionState.OPEN:
+            machine.check(Input.SEND_REQUEST)
+        if session is not None or txn is not None or method in RESTRICTED_METHODS:
+            check_supported(method, transport=self._TRANSPORT,
+                            server_version=self.server_version,
+                            session=session is not None, txn=txn is not None)
+        request_id = self._start_request(
+            method, params if type(params) is tuple else tuple(params), session=session,
+            txn=txn, timeout=timeout, now=now)
+        if machine.state is not ConnectionState.OPEN:
+            machine.process(Input.SEND_REQUEST)
         return request_id
 
     def abandon(self, request_id: RequestId) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 from uuid import UUID
 
-from ._errors import RemoteProtocolError, ServerError, SurrealError
+from ._errors import RemoteProtocolError, ServerError, SurrealError, SurrealTimeoutError
 
 __all__ = [
     "AnyEvent",
@@ -38,6 +38,7 @@ __all__ = [
     "ProtocolViolation",
     "RequestFailed",
     "RequestId",
+    "RequestOutcome",
     "RequestTimedOut",
     "ResponseReceived",
 ]
@@ -132,14 +133,26 @@ class ErrorReceived(Event):
 class RequestTimedOut(Event):
     """A request's deadline passed. The core forgot it: a late reply is dropped silently.
 
-    Fail the waiter with :class:`~surreal_proto.SurrealTimeoutError`. A write may still have
-    run on the server.
+    Fail the waiter with :attr:`error` (a :class:`~surreal_proto.SurrealTimeoutError`). A write
+    may still have run on the server.
     """
 
     request_id: RequestId
     """The id returned by ``send_request``."""
     method: str
     """The request's method."""
+    timeout: float | None = field(default=None, compare=False)
+    """The timeout that ran out, in seconds (``None`` if unknown). Kept out of ``==``: events
+    compare by request, as the other outcomes do."""
+
+    @property
+    def error(self) -> SurrealTimeoutError:
+        """A fresh :class:`~surreal_proto.SurrealTimeoutError` to fail the waiter with, its
+        message naming the method and the timeout."""
+        within = "in time" if self.timeout is None else f"within {self.timeout:g} s"
+        return SurrealTimeoutError(
+            f"the {self.method!r} request did not complete {within}; it was abandoned (a late"
+            " reply is dropped; a write may still have run on the server)")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -222,6 +235,11 @@ class ConnectionClosed(Event):
     """The requests that were pending when the connection ended, in the order they were
     started: what the session tracker classifies for a reconnect."""
 
+
+#: The four outcomes of a request, one per request (``ResponseReceived``, ``ErrorReceived``,
+#: ``RequestFailed``, ``RequestTimedOut``; an abandoned request has none). Each carries
+#: ``request_id`` and ``method``, and the three failures an ``error`` to raise as it is.
+RequestOutcome: TypeAlias = ResponseReceived | ErrorReceived | RequestFailed | RequestTimedOut
 
 #: The union of all concrete events, for ``match`` plus ``typing.assert_never``.
 AnyEvent: TypeAlias = (

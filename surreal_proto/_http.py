@@ -1,11 +1,13 @@
 """Pure HTTP request builders and response parsers (the gidgethub pattern, ``anchors-style.md``
 §8 and lesson 13).
 
-These functions do no I/O. An adapter that carries HTTP with its own client (``httpx``) calls a
-``build_*`` function, sends the :class:`HttpRequest` it gets to ``<base URL><target>``, and hands
-the reply's status, headers and body to the matching ``parse_*`` function, which returns the
-result or raises the typed error. The built-in :class:`~surreal_proto.HttpConnection` uses the
-very same functions over ``h11``, so status mapping and CBOR handling exist once.
+These functions do no I/O. Whoever carries HTTP calls a ``build_*`` function, sends the
+:class:`HttpRequest` it gets to ``<base URL><target>``, and hands the reply's status, headers
+and body to the matching ``parse_*`` function, which returns the result or raises the typed
+error. Both HTTP connections of the core use the very same functions, so status mapping and
+CBOR handling exist once: :class:`~surreal_proto.HttpConnection` over ``h11``, and
+:class:`~surreal_proto._http_requests.HttpRequestConnection`, which hands the requests to the
+caller's own client (``httpx``) together with the client-side session.
 
 What goes on the wire (``protocol.md`` §3):
 
@@ -238,9 +240,11 @@ def build_rpc_request(method: str, params: Sequence[Any] = (), *,
     """Build the ``POST /rpc`` request for one RPC call (``protocol.md`` §3.1).
 
     This is a plain transport function: it sends exactly ``method`` and ``params``. Session
-    logic (answering ``use``/``let`` locally, merging variables, refusing ``live``) lives in
-    :class:`~surreal_proto.HttpConnection`; an ``httpx`` adapter should drive that core rather
-    than call this function for every method.
+    logic (answering ``use``/``let`` locally, merging variables, adopting the ``signin``
+    token, refusing ``live``, deadlines) lives in the connections: an ``httpx`` adapter
+    should drive :class:`~surreal_proto._http_requests.HttpRequestConnection`, which hands
+    out ready :class:`HttpRequest` objects and takes the replies, rather than call this
+    function for every method.
 
     Args:
         method: the RPC method name, lower-case (``"query"``).

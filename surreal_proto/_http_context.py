@@ -4,8 +4,10 @@ Over HTTP every request builds a fresh server session from its headers, so the c
 the session itself: the namespace and database (sent as ``Surreal-NS``/``Surreal-DB``), the
 auth (``Authorization``), and the ``let`` variables (merged into every ``query``). This is what
 the JS SDK's ``HttpEngine`` does. :class:`HttpContext` holds that state and validates the
-calls answered from it; :class:`~surreal_proto.HttpConnection` uses it, and several
-connections of a pool share one.
+calls answered from it; both HTTP connections (:class:`~surreal_proto.HttpConnection` and
+:class:`~surreal_proto._http_requests.HttpRequestConnection`, through their shared
+:class:`~surreal_proto._http_base.BaseHttpConnection`) use it, and several connections of a
+pool share one.
 """
 
 from __future__ import annotations

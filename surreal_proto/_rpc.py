@@ -92,17 +92,17 @@ def _is_request_id(value: Any) -> bool:
 
 
 class _Pending:
-    __slots__ = ("deadline", "method", "params", "request_id", "sent", "seq", "session", "txn")
+    __slots__ = ("method", "params", "request_id", "sent", "seq", "session", "timeout", "txn")
 
     def __init__(self, request_id: RequestId, method: str, params: tuple[Any, ...],
-                 session: UUID | None, txn: UUID | None, deadline: float | None, sent: bool,
+                 session: UUID | None, txn: UUID | None, timeout: float | None, sent: bool,
                  seq: int) -> None:
         self.request_id = request_id
         self.method = method
         self.params = params
         self.session = session
         self.txn = txn
-        self.deadline = deadline
+        self.timeout = timeout
         self.sent = sent
         self.seq = seq
 
@@ -136,6 +136,9 @@ class RpcLayer:
                  default_timeout: float | None = None, live_buffer_size: int = 256,
                  live_buffer_ttl: float = 5.0, dropped_memory: int = 4096) -> None:
         self._emit = emit
+        # Ids from our own counter are fresh ints by construction: only a caller's factory
+        # needs checking (type, one type per connection, no repeats).
+        self._checked_ids = id_factory is not None
         self._id_factory = id_factory or itertools.count(1).__next__
         self._id_type: type[int] | type[str] | None = None
         self.default_timeout = default_timeout
@@ -208,10 +211,10 @@ class RpcLayer:
             LocalProtocolError: ``id_factory`` returned a bad, mixed-type or repeated id.
             EncodingError: a param cannot be encoded. Nothing was registered.
         """
-        request_id = self._next_id()
-        param_tuple = tuple(params)
-        envelope: dict[str, Any] = {"id": request_id, "method": method,
-                                    "params": list(param_tuple)}
+        request_id = self._next_id() if self._checked_ids else self._id_factory()
+        param_tuple = params if type(params) is tuple else tuple(params)
+        # A tuple is encoded as a CBOR array, like a list.
+        envelope: dict[str, Any] = {"id": request_id, "method": method, "params": param_tuple}
         if session is not None:
             envelope["session"] = session
         if txn is not None:
@@ -235,7 +238,7 @@ class RpcLayer:
         Returns:
             The request id.
         """
-        request_id = self._next_id()
+        request_id = self._next_id() if self._checked_ids else self._id_factory()
         self._register(request_id, method, tuple(params), session, txn, timeout, now, sent)
         return request_id
 
@@ -257,15 +260,15 @@ class RpcLayer:
     def _register(self, request_id: RequestId, method: str, params: tuple[Any, ...],
                   session: UUID | None, txn: UUID | None, timeout: Timeout, now: float,
                   sent: bool) -> None:
-        self._id_type = int if isinstance(request_id, int) else str
+        if self._checked_ids:
+            self._id_type = int if isinstance(request_id, int) else str
         if timeout is DEFAULT_TIMEOUT:
             timeout = self.default_timeout
-        deadline = None if timeout is None else now + timeout
         seq = next(self._seq)
         self._pending[request_id] = _Pending(request_id, method, params, session, txn,
-                                             deadline, sent, seq)
-        if deadline is not None:
-            heapq.heappush(self._deadlines, (deadline, seq, request_id))
+                                             timeout, sent, seq)
+        if timeout is not None:
+            heapq.heappush(self._deadlines, (now + timeout, seq, request_id))
 
     def mark_sent(self, request_id: RequestId) -> None:
         """Record that a queued request's envelope went out (see ``sent`` above)."""
@@ -330,13 +333,22 @@ class RpcLayer:
 
     def next_deadline(self) -> float | None:
         """The earliest time :meth:`handle_timeout` has work to do, or ``None``."""
+        # Drivers call this after every call: no lists, no min(), no helper calls.
         heap = self._deadlines
-        while heap and not self._is_current(heap[0]):
-            heapq.heappop(heap)
-        candidates = [heap[0][0]] if heap else []
+        pending = self._pending
+        deadline = None
+        while heap:
+            due, seq, request_id = heap[0]
+            entry = pending.get(request_id)
+            if entry is not None and entry.seq == seq:
+                deadline = due
+                break
+            heapq.heappop(heap)  # stale: that request already has its outcome
         if self._buffer:
-            candidates.append(self._buffer[0][0])
-        return min(candidates) if candidates else None
+            held = self._buffer[0][0]
+            if deadline is None or held < deadline:
+                deadline = held
+        return deadline
 
     def handle_timeout(self, now: float) -> None:
         """Time out due requests (:class:`RequestTimedOut`) and drop expired buffered
@@ -350,7 +362,8 @@ class RpcLayer:
             pending = self._pending.pop(entry[2])
             if pending.sent:
                 self._remember_dropped(pending.request_id)
-            self._emit(RequestTimedOut(request_id=pending.request_id, method=pending.method))
+            self._emit(RequestTimedOut(request_id=pending.request_id, method=pending.method,
+                                       timeout=pending.timeout))
 
     def _is_current(self, entry: tuple[float, int, RequestId]) -> bool:
         pending = self._pending.get(entry[2])
@@ -378,13 +391,14 @@ class RpcLayer:
         Never raises for bad bytes: they become a :class:`ProtocolViolation` event, or the
         ``RequestFailed`` of ``request_id``.
         """
-        self._expire_buffer(now)
+        if self._buffer:
+            self._expire_buffer(now)
         try:
             message = decode(data)
         except RemoteProtocolError as exc:
             self._unreadable(exc, request_id)
             return
-        if not isinstance(message, Mapping):
+        if type(message) is not dict and not isinstance(message, Mapping):
             self._unreadable(RemoteProtocolError(
                 f"a message from the server is a {type(message).__name__}, not a map"
                 " (protocol.md §2.6)"), request_id)
@@ -410,7 +424,10 @@ class RpcLayer:
 
     def _take_replied(self, request_id: Any) -> _Pending | None:
         # The pending call a reply is for; None (after a log or a violation) if there is none.
-        pending = self._pending.pop(request_id, None) if _is_request_id(request_id) else None
+        # (The type test first: an id from the server may be unhashable.)
+        kind = type(request_id)
+        pending = (self._pending.pop(request_id, None)
+                   if kind is int or kind is str or _is_request_id(request_id) else None)
         if pending is None:
             if _is_request_id(request_id) and request_id in self._dropped:
                 del self._dropped[request_id]
@@ -426,7 +443,9 @@ class RpcLayer:
         if pending is None:
             return
         # The session the request ran in: what we sent (3.x echoes it, §2.5; 2.x does not).
-        session = pending.session or _as_uuid(message.get("session"))
+        session = pending.session
+        if session is None and "session" in message:
+            session = _as_uuid(message["session"])
         if "error" in message:
             self._fail(pending, server_error_from_wire(message["error"]), session)
         elif "result" in message:
@@ -454,11 +473,13 @@ class RpcLayer:
             live_id = _as_uuid(result)
             if live_id is not None:
                 self._register_live(live_id, pending.session)
-        elif method == "query" and isinstance(result, Sequence) and not isinstance(result, str):
-            # 3.x statement results carry type "live" for LIVE SELECT (§6.5, §8.1).
+        elif method == "query" and (type(result) is list or (
+                isinstance(result, Sequence) and not isinstance(result, str))):
+            # 3.x statement results carry type "live" for LIVE SELECT (§6.5, §8.1). (Exact
+            # type tests first: decoded results are lists of dicts, and ABC checks are slow.)
             for statement in result:
-                if (isinstance(statement, Mapping) and statement.get("type") == "live"
-                        and statement.get("status") == "OK"):
+                if ((type(statement) is dict or isinstance(statement, Mapping))
+                        and statement.get("type") == "live" and statement.get("status") == "OK"):
                     live_id = _as_uuid(statement.get("result"))
                     if live_id is not None:
                         self._register_live(live_id, pending.session)

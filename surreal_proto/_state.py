@@ -57,6 +57,11 @@ class ConnectionState(Enum):
     #: Finished. Flush ``data_to_send()`` one last time, then close the transport.
     CLOSED = "CLOSED"
 
+    # Members are singletons compared by identity, so hashing by identity is equivalent and
+    # stays in C: ``Enum.__hash__`` is Python code, and every request and every read looks up
+    # a ``(state, input)`` pair in TRANSITIONS.
+    __hash__ = object.__hash__
+
 
 class Input(Enum):
     """Everything that can move a connection from one state to another."""
@@ -83,6 +88,8 @@ class Input(Enum):
     #: End at once, from any state: the caller closed a transport that has no closing
     #: handshake (HTTP, the embedded engine), or HTTP gave up on the exchange in progress.
     CLOSE_NOW = "CLOSE_NOW"
+
+    __hash__ = object.__hash__  # identity, as ConnectionState
 
 
 _S = ConnectionState

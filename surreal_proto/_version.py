@@ -35,8 +35,9 @@ from typing import Any, Final, Literal, TypeAlias
 from ._errors import UnsupportedFeatureError
 
 __all__ = [
-    "FEATURES", "LIVE_METHODS", "MIN_VERSION", "SESSION_METHODS", "TRANSACTION_CONTROL_METHODS",
-    "WS_ONLY_METHODS", "ServerVersion", "Transport", "check_supported",
+    "FEATURES", "LIVE_METHODS", "MIN_VERSION", "RESTRICTED_METHODS", "SESSION_METHODS",
+    "TRANSACTION_CONTROL_METHODS", "WS_ONLY_METHODS", "ServerVersion", "Transport",
+    "check_supported",
 ]
 
 _Release = tuple[int, int, int]
@@ -281,6 +282,10 @@ MIN_VERSION: Final[Mapping[str, tuple[int, int, int]]] = MappingProxyType({
     "sessions": (3, 0, 0), "begin": (3, 0, 0), "commit": (3, 0, 0), "cancel": (3, 0, 0),
 })
 
+#: The methods :func:`check_supported` may refuse (on some transport or server version). Any
+#: other method, without ``session`` or ``txn``, always passes: ``send_request`` skips the call.
+RESTRICTED_METHODS: Final = WS_ONLY_METHODS | SESSION_METHODS | frozenset(MIN_VERSION)
+
 _WHAT_NEEDS: Final = {
     "attach": "sessions need", "detach": "sessions need", "sessions": "sessions need",
     "begin": "transactions need", "commit": "transactions need", "cancel": "transactions need",
@@ -305,7 +310,8 @@ def check_supported(method: str, *, transport: Transport,
     """Refuse, before sending, a call the transport or the server cannot do (API.md §5).
 
     Every connection calls it from ``send_request``, so the typed helpers and raw
-    ``send_request`` calls are checked alike.
+    ``send_request`` calls are checked alike (skipping the call when it cannot refuse: a
+    method outside :data:`RESTRICTED_METHODS`, without ``session`` or ``txn``).
 
     Args:
         method: the RPC method name. Methods with no restriction (or unknown) pass.
@@ -322,6 +328,8 @@ def check_supported(method: str, *, transport: Transport,
         UnsupportedFeatureError: with a message saying why, e.g. "live queries need a
             WebSocket connection; HTTP is stateless (protocol.md §8.1)".
     """
+    if not (session or txn) and method not in RESTRICTED_METHODS:
+        return  # the common case: nothing to refuse, and nothing to build a message for
     group = ("live" if method in LIVE_METHODS else "txn" if method in
              TRANSACTION_CONTROL_METHODS else "session" if method in SESSION_METHODS else "")
     # (what is asked, its group, the first version that has it, the message's subject)

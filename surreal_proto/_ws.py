@@ -1,8 +1,13 @@
 """The WebSocket transport of the core: a SurrealDB RPC connection over ``wsproto``.
 
-:class:`WebSocketConnection` stacks three Sans-IO layers (``anchors-style.md`` §10 lesson 2):
-h11 (inside wsproto) for the upgrade, wsproto for frames, and :class:`~surreal_proto.RpcLayer`
-for envelopes, replies and live notifications. The driver only moves bytes and reads its clock.
+:class:`WebSocketConnection` stacks Sans-IO layers (``anchors-style.md`` §10 lesson 2): h11
+(inside wsproto) for the upgrade, wsproto for the control frames and the close handshake, and
+:class:`~surreal_proto.RpcLayer` for envelopes, replies and live notifications. The data frames
+that carry every request and reply are built and read here (``_binary_frame``,
+``_read_frames``): they are the hot path, and wsproto's general framing cost about as much as
+the rest of a round trip (``bench/RESULTS.md``, "Core round trip"). The reading applies
+wsproto's checks, in its order, and ``tests/proto/test_ws_frames.py`` holds it to wsproto's
+results. The driver only moves bytes and reads its clock.
 
 Driving contract, for every method below: after any call that feeds input or starts something
 (``connect``, ``send_request`` and the request helpers, ``receive_data``, ``receive_eof``,
@@ -38,6 +43,8 @@ Decisions (websockets' model):
 from __future__ import annotations
 
 import math
+import os
+import re
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 from uuid import UUID
@@ -47,13 +54,11 @@ from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState as WsState
 from wsproto.events import (
     AcceptConnection,
-    BytesMessage,
     CloseConnection,
     Ping,
     RejectConnection,
     RejectData,
     Request,
-    TextMessage,
 )
 from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
 
@@ -89,8 +94,67 @@ _RESERVED_HEADERS: Final = frozenset({
 # §2.1: a non-UUID Surreal-Id is refused (401), a non-UUID X-Request-Id too (400).
 _UUID_HEADERS: Final = frozenset({b"x-request-id", b"surreal-id"})
 
+# The end of the server's response head, as h11 finds it (a blank line, CRLF or bare LF).
+_END_OF_HEAD: Final = re.compile(rb"\n\r?\n")
+
+# RFC 6455 §5.2 opcodes.
+_CONTINUATION: Final = 0x0
+_TEXT: Final = 0x1
+_BINARY: Final = 0x2
+_CONTROL: Final = frozenset({0x8, 0x9, 0xA})  # Close, Ping, Pong
+
+# Payloads up to this size are masked through one big int; larger ones with bytes.translate,
+# which is about 3x faster on a megabyte and 2.5x slower on a small request.
+_MASK_BY_INT_MAX: Final = 2048
+_XOR_TABLES: Final = [bytes(a ^ k for a in range(256)) for k in range(256)]
+
+
 def _as_bytes(text: str | bytes) -> bytes:
     return text.encode("utf-8") if isinstance(text, str) else bytes(text)
+
+
+class _RandomMaskKeys:
+    """The default source of masking keys: 4 bytes of ``os.urandom`` per frame (RFC 6455
+    §5.3: a strong source of entropy), drawn 256 keys at a time to save system calls."""
+
+    __slots__ = ("_pool", "_pos")
+
+    def __init__(self) -> None:
+        self._pool = b""
+        self._pos = 0
+
+    def __call__(self) -> bytes:
+        pos = self._pos
+        if pos >= len(self._pool):
+            self._pool = os.urandom(1024)
+            pos = 0
+        self._pos = pos + 4
+        return self._pool[pos:pos + 4]
+
+
+def _mask(key: bytes, payload: bytes) -> bytes:
+    """``payload`` XOR-ed with the 4-byte ``key`` repeated (RFC 6455 §5.3)."""
+    n = len(payload)
+    if n <= _MASK_BY_INT_MAX:
+        stream = (key * ((n + 3) >> 2))[:n]
+        return (int.from_bytes(payload, "little") ^ int.from_bytes(stream, "little")
+                ).to_bytes(n, "little")
+    out = bytearray(payload)
+    for i in range(4):
+        out[i::4] = out[i::4].translate(_XOR_TABLES[key[i]])
+    return bytes(out)
+
+
+def _binary_frame(payload: bytes, key: bytes) -> bytes:
+    """One masked, final binary frame (RFC 6455 §5.2): what every client message is."""
+    n = len(payload)
+    if n < 126:
+        head = bytes((0x82, 0x80 | n))
+    elif n < 0x10000:
+        head = b"\x82\xfe" + n.to_bytes(2, "big")
+    else:
+        head = b"\x82\xff" + n.to_bytes(8, "big")
+    return head + key + _mask(key, payload)
 
 
 class WebSocketConnection(StreamConnection):
@@ -112,6 +176,8 @@ class WebSocketConnection(StreamConnection):
         default_timeout: deadline of requests started with :data:`DEFAULT_TIMEOUT`;
             ``None`` = no deadline.
         id_factory: returns request ids (int or str, one type); default 1, 2, 3, ...
+        mask_key_factory: returns the 4-byte masking key of each message we send (RFC 6455
+            §5.3); default: ``os.urandom``. Tests pass a fixed key to get fixed bytes.
 
     Raises:
         LocalProtocolError: a header is reserved, malformed, or an id header is not a UUID.
@@ -125,7 +191,8 @@ class WebSocketConnection(StreamConnection):
                  max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
                  keepalive_interval: float | None = 30.0, keepalive_timeout: float = 20.0,
                  close_timeout: float = 10.0, default_timeout: float | None = None,
-                 id_factory: Callable[[], RequestId] | None = None) -> None:
+                 id_factory: Callable[[], RequestId] | None = None,
+                 mask_key_factory: Callable[[], bytes] | None = None) -> None:
         self._host = host
         self._path = path
         self._headers = self._check_headers(host, path, headers)
@@ -135,9 +202,14 @@ class WebSocketConnection(StreamConnection):
         self._keepalive_timeout = keepalive_timeout
         self._close_timeout = close_timeout
         self._ws = WSConnection(ConnectionType.CLIENT)
+        self._mask_key = mask_key_factory or _RandomMaskKeys()
         self._queued: list[tuple[RequestId, bytes]] = []  # started while CONNECTING
-        self._chunks: list[bytes] = []  # the message being received
+        self._head_tail = b""  # the last bytes of an unfinished response head
+        self._framing = False  # True once the handshake is done: frames are read here
+        self._inbuf = bytearray()  # received bytes of an unfinished frame
+        self._chunks: list[bytes] = []  # the fragments of a message being received
         self._chunks_size = 0
+        self._message_opcode: int | None = None  # _TEXT or _BINARY while fragments arrive
         self._reject_status: int | None = None
         self._reject_body = bytearray()
         self._last_received = 0.0
@@ -202,7 +274,7 @@ class WebSocketConnection(StreamConnection):
         if queued:
             self._queued.append((request_id, payload))
         else:
-            self._out += self._ws.send(BytesMessage(data=payload))
+            self._out += _binary_frame(payload, self._mask_key())
         return request_id
 
     def register_live_query(self, live_id: UUID, session: UUID | None = None, *,
@@ -243,7 +315,12 @@ class WebSocketConnection(StreamConnection):
         if self._accept_data(data):
             self._last_received = now
             self._ping_deadline = None  # any data proves the peer alive
-            self._feed(data, now)
+            if type(data) is not bytes:
+                data = bytes(data)  # a bytearray or memoryview the driver may reuse
+            if self._framing:
+                self._read_frames(data, now)
+            else:
+                self._read_handshake(data, now)
 
     def receive_eof(self) -> None:
         """Report that the transport reached end of stream. Idempotent.
@@ -278,17 +355,16 @@ class WebSocketConnection(StreamConnection):
     def next_deadline(self) -> float | None:
         """When :meth:`handle_timeout` next has work (request deadlines, keepalive, close
         timeout), or ``None``. Re-read it after every call."""
-        candidates = []
-        rpc_deadline = super().next_deadline()
-        if rpc_deadline is not None:
-            candidates.append(rpc_deadline)
+        deadline = self._rpc.next_deadline()
         state = self._machine.state
         if state is ConnectionState.OPEN and self._keepalive_interval is not None:
-            candidates.append(self._ping_deadline if self._ping_deadline is not None
-                              else self._last_received + self._keepalive_interval)
+            own = (self._ping_deadline if self._ping_deadline is not None
+                   else self._last_received + self._keepalive_interval)
         elif state is ConnectionState.CLOSING:
-            candidates.append(self._close_deadline)
-        return min(candidates, default=None)
+            own = self._close_deadline
+        else:
+            return deadline
+        return own if deadline is None or own < deadline else deadline
 
     def handle_timeout(self, now: float) -> None:
         """Do what is due at ``now``: time out requests (``RequestTimedOut``), send a
@@ -335,10 +411,10 @@ class WebSocketConnection(StreamConnection):
                     f"invalid answer to the WebSocket upgrade: {failure}"))
 
     def _process_events(self, now: float) -> None:
+        # wsproto's events: the handshake's, and those of the control frames _read_frames
+        # hands it (data frames never reach wsproto).
         for event in self._ws.events():
-            if isinstance(event, BytesMessage | TextMessage):
-                self._on_data(event.data, event.message_finished, now)
-            elif isinstance(event, Ping):
+            if isinstance(event, Ping):
                 if self._ws.state is WsState.OPEN:  # wsproto cannot pong while closing
                     self._out += self._ws.send(event.response())
             elif isinstance(event, AcceptConnection):
@@ -367,6 +443,7 @@ class WebSocketConnection(StreamConnection):
                 f" (it chose {event.subprotocol!r})", status=101))
             return
         self._machine.process(Input.HANDSHAKE_ACCEPTED)
+        self._framing = True
         self._last_received = now
         self._events.append(Connected(
             subprotocol=event.subprotocol,
@@ -374,7 +451,7 @@ class WebSocketConnection(StreamConnection):
             headers=tuple(event.extra_headers)))
         for request_id, payload in self._queued:
             if self._rpc.is_pending(request_id):  # not abandoned or timed out meanwhile
-                self._out += self._ws.send(BytesMessage(data=payload))
+                self._out += _binary_frame(payload, self._mask_key())
                 self._rpc.mark_sent(request_id)
         self._queued.clear()
 
@@ -387,33 +464,151 @@ class WebSocketConnection(StreamConnection):
         self._terminate(Input.FAIL, 1006, error=HandshakeError(
             f"{message}: {body}" if body else message, status=status))
 
-    def _on_data(self, chunk: bytes | bytearray | str, finished: bool, now: float) -> None:
-        # §2.3: replies come in binary frames; text frames are accepted too.
-        piece = chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk)
-        self._chunks_size += len(piece)
+    def _read_handshake(self, data: bytes, now: float) -> None:
+        # wsproto (h11) reads the answer to the upgrade. It gets the bytes up to the end of the
+        # response head only: the frames that follow a 101 in the same read are ours.
+        rest = b""
+        if self._reject_status is None:  # the head has not ended yet
+            probe = self._head_tail + data
+            match = _END_OF_HEAD.search(probe)
+            if match is None:
+                self._head_tail = probe[-2:]
+            else:
+                cut = match.end() - len(self._head_tail)
+                data, rest = data[:cut], data[cut:]
+        self._feed(data, now)
+        if rest:
+            if self._framing:
+                self._read_frames(rest, now)
+            elif self._machine.state is ConnectionState.CONNECTING:
+                self._feed(rest, now)  # the body of a refusal
+
+    def _read_frames(self, data: bytes, now: float) -> None:
+        # The server's frames (RFC 6455 §5.2) once the connection is open, read here rather
+        # than by wsproto: this is the path of every reply, and wsproto's general parser
+        # (a generator, frame objects, a buffer class) cost about as much as the rest of a
+        # round trip. Data frames end here; a control frame (Close, Ping, Pong) is handed
+        # whole to wsproto, which keeps the close handshake's state. The checks are wsproto's,
+        # in its order, with its messages.
+        buf: bytes | bytearray
+        if self._inbuf:
+            self._inbuf += data
+            buf = self._inbuf
+        else:
+            buf = data
+        size = len(buf)
+        pos = 0
+        while size - pos >= 2:
+            b0, b1 = buf[pos], buf[pos + 1]
+            opcode = b0 & 0x0F
+            length = b1 & 0x7F
+            start = pos + 2
+            if opcode > _BINARY and opcode not in _CONTROL:
+                self._broken(f"Invalid opcode {opcode:#x}")
+                return
+            control = opcode > _BINARY
+            if control and not b0 & 0x80:
+                self._broken("Invalid attempt to fragment control frame")
+                return
+            if control and length > 125:
+                self._broken("Control frame with payload len > 125")
+                return
+            if length == 126:
+                if size - start < 2:
+                    break
+                length = int.from_bytes(buf[start:start + 2], "big")
+                start += 2
+                if length <= 125:
+                    self._broken("Payload length used 2 bytes when 1 would have sufficed")
+                    return
+            elif length == 127:
+                if size - start < 8:
+                    break
+                length = int.from_bytes(buf[start:start + 8], "big")
+                start += 8
+                if length <= 0xFFFF:
+                    self._broken("Payload length used 8 bytes when 2 would have sufficed")
+                    return
+                if length >> 63:
+                    self._broken("8-byte payload length with non-zero MSB")
+                    return
+            if b0 & 0x70:
+                self._broken("Reserved bit set unexpectedly")  # no extension is ever agreed
+                return
+            if b1 & 0x80:
+                self._broken("client received unexpected masked frame")
+                return
+            if not control and not self._data_frame_allowed(opcode, length):
+                return
+            end = start + length
+            if end > size:
+                break  # wait for the rest of the frame
+            frame_start, pos = pos, end
+            if control:
+                self._ws.receive_data(bytes(buf[frame_start:end]))
+                self._process_events(now)
+                if self._machine.state is ConnectionState.CLOSED:
+                    return
+                continue
+            if buf is data:
+                payload = data[start:end]
+            else:
+                with memoryview(buf) as view:  # one copy of a possibly big payload, not two
+                    payload = bytes(view[start:end])
+            if not b0 & 0x80:  # a fragment: more follow
+                if opcode != _CONTINUATION:
+                    self._message_opcode = opcode
+                self._chunks.append(payload)
+                self._chunks_size += length
+                continue
+            if self._message_opcode is not None:  # the last fragment
+                opcode = self._message_opcode
+                self._chunks.append(payload)
+                payload = b"".join(self._chunks)
+                self._chunks.clear()
+                self._chunks_size = 0
+                self._message_opcode = None
+            if opcode == _TEXT:  # §2.3: replies come in binary frames; text is accepted too
+                try:
+                    payload.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    self._broken(str(exc), 1007)
+                    return
+            self._rpc.receive_message(payload, now)
+        if buf is self._inbuf:
+            del buf[:pos]
+        elif pos < size:
+            self._inbuf += buf[pos:]
+
+    def _data_frame_allowed(self, opcode: int, length: int) -> bool:
+        # A data frame's header is read: fail the connection if it breaks the message order
+        # or the size limit. The limit is checked on the declared length, before the payload
+        # arrives, so at most one read beyond it is ever held.
+        if opcode == _CONTINUATION and self._message_opcode is None:
+            self._broken("unexpected CONTINUATION")
+            return False
+        if opcode != _CONTINUATION and self._message_opcode is not None:
+            self._broken(f"expected CONTINUATION, got opcode {opcode:#x}")
+            return False
         limit = self._max_message_size
-        if limit is not None and self._chunks_size > limit:
-            # Counted as the chunks arrive, so at most one read beyond the limit is ever held.
-            # (wsproto does not expose a frame's declared length, so it cannot be checked
-            # before the payload arrives.)
+        if limit is not None and self._chunks_size + length > limit:
             self._fail(1009, "message too big", ConnectionClosedError(
                 f"the server sent a message larger than max_message_size ({limit} bytes)",
                 code=1009, reason="message too big"))
-            return
-        self._chunks.append(piece)
-        if finished:
-            message = b"".join(self._chunks)
-            self._chunks.clear()
-            self._chunks_size = 0
-            self._rpc.receive_message(message, now)
+            return False
+        return True
+
+    def _broken(self, reason: str, code: int = 1002) -> None:
+        # Broken framing from the server: fail the connection (RFC 6455 §7.1.7).
+        self._fail(code, reason,
+                   RemoteProtocolError(f"broken WebSocket framing from the server: {reason}"))
 
     def _on_close_frame(self, event: CloseConnection) -> None:
         code, reason = int(event.code), event.reason or ""
         if self._ws.state in (WsState.OPEN, WsState.LOCAL_CLOSING):
-            # wsproto reports broken framing (ParseFailed) as a CloseConnection event without
-            # a state change; a real Close frame always changes its state.
-            self._fail(code, reason,
-                       RemoteProtocolError(f"broken WebSocket framing from the server: {reason}"))
+            # wsproto reports a malformed Close frame (ParseFailed) as a CloseConnection event
+            # without a state change; a real Close frame always changes its state.
+            self._broken(reason, code)
             return
         error: SurrealError | None = None
         if self._ws.state is WsState.REMOTE_CLOSING:
@@ -431,6 +626,8 @@ class WebSocketConnection(StreamConnection):
 
     def _drop_outgoing(self) -> None:
         self._queued.clear()
+        self._inbuf.clear()
         self._chunks.clear()
         self._chunks_size = 0
+        self._message_opcode = None
         self._ping_deadline = None

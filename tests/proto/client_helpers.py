@@ -1,15 +1,19 @@
 """A test adapter for :class:`~surreal_proto._client.ClientEngine`: it plays the adapter loop
-in memory, against the fake WebSocket peer, the fake HTTP peer, or the real embedded engine.
+in memory, against the fake WebSocket peer, the fake HTTP peer, or the real embedded engine;
+for ``http_client=True`` it plays the HTTP client, answering with the fake HTTP peer's replies
+parsed into ``(status, headers, body)``.
 
-Nothing is mocked inside the engine: it only ever sees bytes (or embedded replies), explicit
-``now`` floats and the adapter callbacks an adapter would make.
+Nothing is mocked inside the engine: it only ever sees bytes (or embedded or HTTP-client
+replies), explicit ``now`` floats and the adapter callbacks an adapter would make.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from uuid import UUID
+
+import cbor2
 
 from surreal_proto._calls import Call
 from surreal_proto._client import ClientEngine
@@ -24,8 +28,10 @@ from surreal_proto._client_events import (
     ProviderNeeded,
 )
 from surreal_proto._errors import SurrealError
+from surreal_proto._events import RequestId
+from surreal_proto._http import HttpRequest
 from tests.proto.helpers import NONE, FakeSurrealPeer
-from tests.proto.http_peer import HttpPeer, ReceivedRequest
+from tests.proto.http_peer import HttpPeer, ReceivedRequest, read_response
 
 #: 3.x error objects (protocol.md §6.2).
 SESSION_EXPIRED = {"code": -32000, "kind": "NotAllowed", "message": "The session has expired",
@@ -37,6 +43,30 @@ NOW = 1_000.0
 VERSION = "surrealdb-3.2.4"
 
 _PENDING = object()
+
+#: A complete HTTP reply as an HTTP client returns it: ``(status, headers, body)``.
+Reply = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+def http_reply(make: Callable[[HttpPeer], bytes]) -> Reply:
+    """The reply the fake HTTP peer writes with ``make(peer)`` (``peer.rpc_result(1)``,
+    ``peer.plain(401, ...)``), parsed as an HTTP client would."""
+    peer = HttpPeer()
+    peer.receive(b"POST /rpc HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n")
+    return read_response(make(peer))
+
+
+def rpc_ok(result: Any = NONE) -> Reply:
+    """``200`` with the CBOR ``{result}`` of an RPC reply."""
+    return http_reply(lambda peer: peer.rpc_result(result))
+
+
+def _httpx_name(request: HttpRequest) -> str:
+    # The RPC method of a /rpc request, else its path (``"/health"``).
+    if request.target.endswith("/rpc"):
+        method: str = cbor2.loads(request.body)["method"]
+        return method
+    return request.target
 
 
 class Harness:
@@ -57,6 +87,9 @@ class Harness:
         self.http_requests: dict[int, list[ReceivedRequest]] = {}
         #: The embedded engines by link id.
         self.embedded: dict[int, Any] = {}
+        #: httpx links: their base URL, and the requests handed out and not answered yet.
+        self.httpx: dict[int, str] = {}
+        self.httpx_pending: dict[int, dict[RequestId, HttpRequest]] = {}
         self.answered: set[tuple[int, Any]] = set()
         self.outcomes: dict[int, Any] = {}
         self.events: list[ClientEvent] = []
@@ -96,6 +129,10 @@ class Harness:
                     else:
                         engine.receive_message(link_id, reply, now=self.now,
                                                request_id=message.request_id)
+            for link_id in list(self.httpx):
+                for request_id, request in engine.http_requests_to_send(link_id):
+                    moved = True
+                    self.httpx_pending[link_id][request_id] = request
             for event in engine.events():
                 moved = True
                 self._on_event(event)
@@ -120,6 +157,7 @@ class Harness:
                 self.ws[event.link_id].receive(data)
             self.ws.pop(event.link_id, None)
             self.http.pop(event.link_id, None)
+            self.httpx.pop(event.link_id, None)
             db = self.embedded.pop(event.link_id, None)
             if db is not None:
                 db.close()
@@ -144,6 +182,9 @@ class Harness:
                         and hreq.envelope()["method"] == "version"):
                     self.http_reply(self.auto_version, link=link_id)
                     return True
+        if "version" in self.httpx_methods():
+            self.httpx_answer("version", self.auto_version)
+            return True
         return False
 
     # ------------------------------------------------------------------ links
@@ -156,6 +197,10 @@ class Harness:
         elif event.transport == "http":
             self.http[event.link_id] = HttpPeer()
             self.http_requests[event.link_id] = []
+        elif event.transport == "httpx":
+            assert event.base_url is not None
+            self.httpx[event.link_id] = event.base_url
+            self.httpx_pending[event.link_id] = {}
         else:
             import surrealdb_embedded
 
@@ -339,6 +384,43 @@ class Harness:
         self.answered.add((link, self._http_next(link)))
         self.feed(make(self.http[link]), link=link)
 
+    # ------------------------------------------------------------------ the HTTP client
+
+    def httpx_methods(self) -> list[str]:
+        """The requests handed out on open httpx links and not answered yet, in order."""
+        return [_httpx_name(req) for link_id, reqs in self.httpx_pending.items()
+                if link_id in self.httpx for req in reqs.values()]
+
+    def httpx_find(self, method: str) -> tuple[int, RequestId, HttpRequest]:
+        """The first unanswered request for an RPC method or a path: ``(link, id, request)``."""
+        for link_id, reqs in self.httpx_pending.items():
+            for request_id, req in reqs.items():
+                if link_id in self.httpx and _httpx_name(req) == method:
+                    return link_id, request_id, req
+        raise AssertionError(f"no pending httpx request for {method}")
+
+    def httpx_respond(self, method: str, reply: Reply) -> HttpRequest:
+        """Answer the pending ``method`` request with ``(status, headers, body)``."""
+        link_id, request_id, req = self.httpx_find(method)
+        del self.httpx_pending[link_id][request_id]
+        status, headers, body = reply
+        self.engine.receive_http_response(link_id, request_id, status, headers, body,
+                                          now=self.now)
+        self.flush()
+        return req
+
+    def httpx_answer(self, method: str, result: Any = NONE) -> HttpRequest:
+        """Answer the pending ``method`` RPC request with ``{result}``."""
+        return self.httpx_respond(method, rpc_ok(result))
+
+    def httpx_fail(self, method: str, exc: Exception) -> HttpRequest:
+        """The HTTP client raised ``exc`` for the pending ``method`` request."""
+        link_id, request_id, req = self.httpx_find(method)
+        del self.httpx_pending[link_id][request_id]
+        self.engine.receive_http_failure(link_id, request_id, exc, now=self.now)
+        self.flush()
+        return req
+
 
 def ok(value: Any, type_: str | None = None) -> dict[str, Any]:
     """One statement result of a ``query`` reply (protocol.md §6.5)."""
@@ -350,3 +432,4 @@ def ok(value: Any, type_: str | None = None) -> dict[str, Any]:
 
 def err(message: str, kind: str = "Thrown") -> dict[str, Any]:
     return {"kind": kind, "result": message, "status": "ERR", "time": "1µs"}
+

@@ -398,3 +398,18 @@ def test_prepare_failure_with_a_recovery_waiting_for_the_link() -> None:
     for call in (user, first, second):
         assert h.done(call)
     assert h.state() is ClientState.IDLE
+
+
+def test_cancelling_the_exchange_in_progress_does_not_strand_queued_calls() -> None:
+    # Abandoning the exchange in progress closes that h11 connection; a call queued behind it
+    # must go to a fresh link, not onto the closed one.
+    h = http(http_pool_size=1)
+    opened(h)
+    first = h.start(c.select("a"))
+    second = h.start(c.select("b"))
+    link, _ = h.http_find("select")
+    h.engine.cancel(first, now=h.now)
+    h.flush()
+    assert link in h.closed
+    h.http_answer("select", ["b"])
+    assert h.result(second) == ["b"]

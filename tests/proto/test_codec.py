@@ -48,6 +48,7 @@ from surreal_proto import (
     _codec,
 )
 from surreal_proto._codec import decode, encode
+from surreal_proto._datetime import _datetime_from_compact
 
 U = uuid.UUID("018e3e5c-0000-7000-8000-000000000000")
 
@@ -135,7 +136,7 @@ def test_encode(value: Any, wire: str) -> None:
 @pytest.mark.parametrize(("value", "wire"), [
     (math.nan, "f97e00"), (math.inf, "f97c00"), (-0.0, "f98000"), (65504.0, "f97bff"),
     (1e300, "fb7e37e43c8800759c"), (3.4e38, "fb47eff933c78cdfad"),
-    (5.960464477539063e-08, "f90001"), (100000.0, "fa47c35000"),
+    (5.960464477539063e-08, "f90001"), (100000.0, "fa47c35000"), (1.0 + 2**-23, "fa3f800001"),
 ])
 def test_short_float(value: float, wire: str) -> None:
     assert _codec._short_float(value) == h(wire)
@@ -178,6 +179,26 @@ def test_record_id_prefix_cache_is_bounded() -> None:
     for i in range(_codec._PREFIX_CACHE_SIZE + 5):
         assert decode(encode(RecordID(f"t{i}", i))) == RecordID(f"t{i}", i)
     assert len(_codec._RECORD_ID_PREFIXES) <= _codec._PREFIX_CACHE_SIZE
+
+
+def test_encoders_are_pooled_and_the_pool_is_bounded() -> None:
+    _codec._POOL.clear()
+    assert encode([1]) == h("81 01")  # an empty pool makes a new encoder, then keeps it
+    assert len(_codec._POOL) == 1
+    extra = [_codec._new_encoder() for _ in range(_codec._POOL_SIZE)]
+    _codec._POOL.extend(extra)  # one more than the pool holds
+    assert encode([1]) == h("81 01")
+    assert len(_codec._POOL) == _codec._POOL_SIZE
+
+
+def test_a_pooled_encoder_is_clean_after_a_failure() -> None:
+    _codec._POOL.clear()
+    inner = [1, 2]
+    for bad in ([inner, {"x": [inner, 2**70]}], [inner, {1: 2}], [inner, object()]):
+        with pytest.raises(EncodingError):
+            encode(bad)
+        assert encode([inner, {"a": inner}]) == h("82 82 01 02 a1 61 61 82 01 02")
+    assert len(_codec._POOL) == 1
 
 
 # --------------------------------------------------------------------------- refusals
@@ -366,6 +387,38 @@ def test_decode_without_null_bytes_skips_the_swap() -> None:
     assert decode(h("c6 01")) is None  # a NONE whose placeholder is not null
 
 
+def test_swap_reaches_every_array_and_map_outside_tags() -> None:
+    wire = h("83 f6 82 c6f6 81 f6 a2 61 61 82 f6 a1 61 62 c6f6 61 63 81 81 c6f6")
+    assert decode(wire) == [NULL, [None, [NULL]], {"a": [NULL, {"b": None}], "c": [[None]]}]
+    value = decode(h("a1 61 61 82 01 02"))  # a 0xc6-free, 0xf6-free map: no swap at all
+    assert value == {"a": [1, 2]}
+
+
+def test_datetime_day_cache_is_bounded() -> None:
+    _codec._DAY_STATE.clear()
+    day = 86400
+    for i in range(_codec._DAY_CACHE_SIZE + 5):
+        secs = (i - 2000) * day + 3723
+        assert decode(cbor2.dumps(cbor2.CBORTag(12, [secs, 5]))).timestamp_ns() \
+            == secs * 1_000_000_000 + 5
+    assert len(_codec._DAY_STATE) <= _codec._DAY_CACHE_SIZE
+
+
+def test_datetime_fast_path_matches_the_slow_path() -> None:
+    for secs in (0, -1, 59, 60, 3599, 3600, 86399, 86400, 1_704_067_199, _codec._MIN_SECS,
+                 _codec._MAX_SECS):
+        for nanos in (0, 1, 999, 1000, 999_999_999):
+            fast = decode(cbor2.dumps(cbor2.CBORTag(12, [secs, nanos])))
+            assert fast == _datetime_from_compact(secs, nanos)
+            assert fast.nanosecond == nanos % 1000
+            assert type(fast) is Datetime
+
+
+def test_points_with_mixed_coordinates() -> None:
+    assert decode(h("d858 82 f93e00 02")) == GeometryPoint(1.5, 2.0)
+    assert type(decode(h("d858 82 f93e00 02")).latitude) is float
+
+
 # --------------------------------------------------------------------------- IANA tags
 
 
@@ -396,6 +449,19 @@ def test_iana_fallback_still_decodes_surrealdb_tags() -> None:
     assert decode(wire) == [Tagged(1, "x"), U,
                             Datetime(2024, 1, 1, 0, 0, 0, 123456, UTC, nanosecond=789),
                             RecordID("t", 1), NULL, None]
+
+
+def test_iana_fallback_swaps_null_and_none_once() -> None:
+    # The second try hands _SEMANTIC's decoders mutable payloads: each null and NONE in them
+    # must be swapped exactly once.
+    none = cbor2.CBORTag(6, None)
+    wire = cbor2.dumps([cbor2.CBORTag(1, {"a": none, "b": None, "c": [None, none]}),
+                        cbor2.CBORTag(30, [{"a": None, "b": none}]),
+                        None, none, {"k": None, "n": none, "l": [[None, {"m": none}]], "s": 1}])
+    assert decode(wire) == [Tagged(1, {"a": None, "b": NULL, "c": [NULL, None]}),
+                            Tagged(30, [{"a": NULL, "b": None}]),
+                            NULL, None, {"k": NULL, "n": None, "l": [[NULL, {"m": None}]], "s": 1}]
+    assert decode(tag(1, [None, none])) == Tagged(1, [NULL, None])
 
 
 def test_unknown_tags_round_trip_byte_for_byte() -> None:

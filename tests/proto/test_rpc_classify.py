@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 from uuid import UUID
 
 import cbor2
 import pytest
 
+import surreal_proto
 from surreal_proto._errors import (
     ConnectionClosedError,
     HandshakeError,
     RemoteProtocolError,
+    SurrealTimeoutError,
     ValidationError,
 )
 from surreal_proto._events import (
@@ -22,6 +24,7 @@ from surreal_proto._events import (
     PendingRequest,
     ProtocolViolation,
     RequestFailed,
+    RequestOutcome,
     RequestTimedOut,
     ResponseReceived,
 )
@@ -355,3 +358,37 @@ def test_events_carry_params_for_the_session_tracker_but_never_show_them() -> No
     assert list(reply.params) == [secret]
     assert list(error.params) == [secret]
     assert "hunter2" not in repr(reply) + repr(error)
+
+
+def test_next_deadline_is_the_earliest_of_requests_and_held_notifications() -> None:
+    layer = Layer(live_buffer_ttl=5.0)
+    layer.rpc.start_request("ping", timeout=1.0, now=0.0)
+    layer.rpc.receive_message(cbor2.dumps({"result": {"id": LIVE, "action": "CREATE"}}), 0.0)
+    assert layer.rpc.next_deadline() == 1.0  # the request's, before the held notification's
+    layer.rpc.start_request("ping", timeout=9.0, now=0.0)
+    layer.rpc.handle_timeout(1.0)
+    assert layer.rpc.next_deadline() == 5.0  # the notification's, before the request's
+
+
+def test_a_timed_out_request_says_why_in_its_error() -> None:
+    layer = Layer(default_timeout=2.5)
+    request_id, _ = layer.rpc.start_request("query", ["SLEEP 1m"], now=0.0)
+    layer.rpc.handle_timeout(2.5)
+    (event,) = layer.take()
+    assert event == RequestTimedOut(request_id=request_id, method="query")  # timeout: no ==
+    assert isinstance(event, RequestTimedOut)
+    assert event.timeout == 2.5
+    error = event.error
+    assert isinstance(error, SurrealTimeoutError)
+    assert isinstance(error, TimeoutError)
+    assert str(error) == ("the 'query' request did not complete within 2.5 s; it was abandoned"
+                          " (a late reply is dropped; a write may still have run on the server)")
+    assert event.error is not error  # a fresh error for each waiter
+    unknown = RequestTimedOut(request_id=1, method="ping").error
+    assert str(unknown).startswith("the 'ping' request did not complete in time;")
+
+
+def test_request_outcome_is_the_union_of_the_four_outcomes() -> None:
+    assert set(get_args(RequestOutcome)) == {ResponseReceived, ErrorReceived, RequestFailed,
+                                             RequestTimedOut}
+    assert surreal_proto.RequestOutcome is RequestOutcome

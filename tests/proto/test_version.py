@@ -7,7 +7,18 @@ import itertools
 import pytest
 
 from surreal_proto._errors import UnsupportedFeatureError
-from surreal_proto._version import FEATURES, ServerVersion, Transport, check_supported
+from surreal_proto._verbs import RpcMethods
+from surreal_proto._version import (
+    FEATURES,
+    LIVE_METHODS,
+    MIN_VERSION,
+    RESTRICTED_METHODS,
+    SESSION_METHODS,
+    TRANSACTION_CONTROL_METHODS,
+    ServerVersion,
+    Transport,
+    check_supported,
+)
 
 PARSE_CASES = [
     ("surrealdb-3.2.4", (3, 2, 4, "", "")),
@@ -206,3 +217,21 @@ def test_check_supported_allows_envelope_fields() -> None:
 def test_check_supported_method_before_fields() -> None:
     with pytest.raises(UnsupportedFeatureError, match=r"^sessions need SurrealDB 3.0"):
         check_supported("attach", transport="ws", server_version=V2, session=True)
+
+
+def test_only_restricted_methods_are_ever_refused() -> None:
+    # send_request skips check_supported for the others (without session or txn): nothing may
+    # refuse them, on any transport or server version.
+    every_group = LIVE_METHODS | TRANSACTION_CONTROL_METHODS | SESSION_METHODS | set(MIN_VERSION)
+    assert every_group == RESTRICTED_METHODS
+    helpers = {name for name in vars(RpcMethods) if not name.startswith("_")}
+    methods = helpers - {"send_request"} | {"graphql", "nonsense"}
+    transports: tuple[Transport, ...] = ("ws", "http", "embedded")
+    refused = set()
+    for method, transport, version in itertools.product(
+            methods, transports, (None, (1, 0, 0), (2, 0, 0), (3, 0, 0))):
+        try:
+            check_supported(method, transport=transport, server_version=version)
+        except UnsupportedFeatureError:
+            refused.add(method)
+    assert refused == RESTRICTED_METHODS

@@ -1,0 +1,190 @@
+"""Links: the asyncio streams and embedded engines the driver opens for the client engine.
+
+A *link* is what an ``OpenLink`` event asks for: a TCP stream (TLS for ``wss``/``https``) or
+an in-process engine from the optional ``surrealdb-embedded`` package. This module opens them
+and keeps the per-link state the driver needs; it knows nothing of the protocol. Failures are
+not wrapped here: the driver reports them with ``engine.link_failed(link_id, exc)``, and the
+engine maps them to API.md §7 errors (``TLSError``, ``SurrealConnectionError``,
+``UnsupportedEngineError`` naming the ``pip install``), with the original as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from typing import Any, Final
+
+from surreal_proto import ConnectionClosedError, HttpRequest, OpenLink
+
+__all__ = ["READ_SIZE", "EmbeddedLink", "HttpxLink", "StreamLink", "exchange", "open_embedded",
+           "open_stream"]
+
+#: Bytes asked for per read.
+READ_SIZE: Final = 256 * 1024
+#: How long closing a stream (TLS shutdown included) may take before it is aborted.
+CLOSE_WAIT: Final = 5.0
+#: How long the exchanges of a closed httpx link may run on before they are cancelled.
+HTTPX_GRACE: Final = 0.2
+
+
+class StreamLink:
+    """One TCP (or TLS) stream: its writer once open, and the task that opens and reads it."""
+
+    __slots__ = ("closing", "link_id", "task", "writer")
+
+    def __init__(self, link_id: int) -> None:
+        self.link_id = link_id
+        self.writer: asyncio.StreamWriter | None = None
+        self.task: asyncio.Task[None] | None = None
+        #: The engine sent ``CloseLink``: feed it nothing more.
+        self.closing = False
+
+    def write(self, data: bytes) -> None:
+        """Queue ``data`` on the stream (never blocks; asyncio buffers it)."""
+        if data and self.writer is not None and not self.writer.is_closing():
+            self.writer.write(data)
+
+    def close(self, final: bytes) -> None:
+        """Write the last bytes and close (``CloseLink``); cancel an open still under way."""
+        self.write(final)
+        self.closing = True
+        if self.writer is not None:
+            self.writer.close()
+        elif self.task is not None:
+            self.task.cancel()
+
+    async def aclose(self) -> None:
+        """Close the stream and wait until its socket is closed (at most :data:`CLOSE_WAIT`
+        seconds, then abort it)."""
+        writer = self.writer
+        if writer is None:
+            return
+        writer.close()
+        try:
+            async with asyncio.timeout(CLOSE_WAIT):
+                await writer.wait_closed()
+        except asyncio.CancelledError:
+            writer.transport.abort()
+            raise
+        except Exception:
+            writer.transport.abort()
+
+
+class EmbeddedLink:
+    """One in-process engine (``surrealdb_embedded.AsyncEmbeddedDB``) and its executions."""
+
+    __slots__ = ("closed", "closing", "db", "executing", "link_id", "task")
+
+    def __init__(self, link_id: int) -> None:
+        self.link_id = link_id
+        self.db: Any = None
+        self.task: asyncio.Task[None] | None = None
+        self.closing = False
+        #: Set by ``CloseLink``: the link task then closes the engine.
+        self.closed = asyncio.Event()
+        #: The ``execute`` tasks under way.
+        self.executing: set[asyncio.Task[None]] = set()
+
+    def close(self, final: bytes) -> None:
+        """``CloseLink``: the link task stops the executions and closes the engine."""
+        self.closing = True
+        self.closed.set()
+
+    async def aclose(self) -> None:
+        """Stop the executions under way and close the engine."""
+        for task in list(self.executing):
+            task.cancel()
+        if self.executing:
+            await asyncio.wait(list(self.executing))
+        if self.db is not None:
+            with contextlib.suppress(Exception):
+                await self.db.close()
+
+
+class HttpxLink:
+    """The user's ``httpx.AsyncClient`` (``http_client=``): no I/O to open or close it (the
+    client is the user's), one task per request in flight."""
+
+    __slots__ = ("base_url", "closing", "link_id", "requests")
+
+    def __init__(self, link_id: int, base_url: str) -> None:
+        self.link_id = link_id
+        self.base_url = base_url
+        self.closing = False
+        #: The exchange tasks in flight, by request id.
+        self.requests: dict[Any, asyncio.Task[None]] = {}
+
+    def cancel(self, request_id: Any) -> None:
+        """``CancelHttpRequest``: the engine gave up on it; stop the exchange."""
+        task = self.requests.pop(request_id, None)
+        if task is not None:
+            task.cancel()
+
+    def close(self, final: bytes) -> None:
+        """``CloseLink``: cancel every exchange still in flight after :data:`HTTPX_GRACE`
+        seconds (their outcomes are dropped); leave the client open.
+
+        The grace lets exchanges that are failing anyway (a refused TLS certificate fails
+        every connection the client opens at once) end by themselves: cancelling an
+        asyncio TLS handshake leaks its socket (seen with httpx on Python 3.11)."""
+        self.closing = True
+        asyncio.get_running_loop().call_later(HTTPX_GRACE, self._cancel_all)
+
+    def _cancel_all(self) -> None:
+        for request_id in list(self.requests):
+            self.cancel(request_id)
+
+
+async def exchange(client: Any, base_url: str, request: HttpRequest,
+                   limit: int | None) -> tuple[int, Any, bytes]:
+    """Carry one request on the user's ``httpx.AsyncClient``; return ``(status, headers,
+    body)``, the body read up to ``limit`` bytes.
+
+    Raises:
+        ConnectionClosedError: the body is larger than ``limit`` (``max_message_size``).
+        Exception: what the client raised (``httpx.ConnectError``...); the engine maps it.
+    """
+    async with client.stream(request.method, base_url + request.target,
+                             headers=list(request.headers), content=request.body) as reply:
+        body = bytearray()
+        async for chunk in reply.aiter_bytes():
+            body += chunk
+            if limit is not None and len(body) > limit:
+                raise ConnectionClosedError(
+                    f"the server sent a response larger than max_message_size ({limit} bytes)",
+                    code=1009, reason="response too large")
+        return reply.status_code, reply.headers, bytes(body)
+
+
+async def open_stream(event: OpenLink, context: ssl.SSLContext | None,
+                      ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Open the TCP stream of ``event``, wrapped in TLS with ``context`` when ``event.tls``.
+
+    Raises:
+        OSError: refused, unreachable, DNS failure, TLS failure (``ssl.SSLError``).
+    """
+    if not event.tls:
+        return await asyncio.open_connection(event.host, event.port, limit=READ_SIZE)
+    return await asyncio.open_connection(
+        event.host, event.port, limit=READ_SIZE, ssl=context,
+        server_hostname=event.server_hostname or event.host, ssl_shutdown_timeout=CLOSE_WAIT)
+
+
+async def open_embedded(url: str | None) -> Any:
+    """Create and connect ``surrealdb_embedded.AsyncEmbeddedDB(url)``.
+
+    ``AsyncEmbeddedDB`` runs each ``execute`` on the extension's own runtime and completes an
+    asyncio future: it never blocks the event loop and starts no Python thread (measured: as
+    fast as ``SyncEmbeddedDB`` in a worker thread, ~100 µs per call with many at once,
+    without the executor threads that would outlive ``close()``).
+
+    Raises:
+        ImportError: the ``embedded`` extra is not installed (the engine names the
+            ``pip install``).
+    """
+    from surrealdb_embedded import AsyncEmbeddedDB
+
+    db = AsyncEmbeddedDB(url or "mem://")
+    await db.connect()
+    return db
