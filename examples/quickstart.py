@@ -18,10 +18,10 @@ def main() -> None:
                    "password": os.environ.get("SURREAL_PASS", "root")}
     auth = credentials if "SURREAL_URL" in os.environ else None
     with Surreal(url, namespace="quickstart", database="demo", auth=auth) as db:
-        # upsert and a fresh edge keep the script repeatable against a server
+        # upsert and a fresh edge table keep the script repeatable against a server
         db.upsert(RecordID("person", "ada"), {"name": "Ada Lovelace", "born": 1815})
         db.upsert(RecordID("person", "alan"), {"name": "Alan Turing", "born": 1912})
-        db.delete("admires")
+        db.query("REMOVE TABLE IF EXISTS admires")
         db.relate(RecordID("person", "alan"), "admires", RecordID("person", "ada"))
         [people, admired] = db.query(
             "SELECT name, born FROM person ORDER BY born;"
