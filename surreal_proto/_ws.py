@@ -145,6 +145,53 @@ def _mask(key: bytes, payload: bytes) -> bytes:
     return bytes(out)
 
 
+class _BrokenFrame(Exception):
+    """A frame the server must not send: ``args`` are the close reason and code."""
+
+
+def _frame_header(buf: bytes | bytearray, pos: int, size: int) -> tuple[int, int, int] | None:
+    """Read the header of the server frame at ``buf[pos:size]`` (RFC 6455 §5.2): its first
+    byte (FIN and opcode), where its payload starts and the payload's length; ``None`` if the
+    header is not all there yet.
+
+    Raises:
+        _BrokenFrame: the header is invalid. The checks are wsproto's, in its order, with its
+            messages, so that either reading fails the same frames the same way.
+    """
+    b0, b1 = buf[pos], buf[pos + 1]
+    opcode = b0 & 0x0F
+    length = b1 & 0x7F
+    start = pos + 2
+    if opcode > _BINARY and opcode not in _CONTROL:
+        raise _BrokenFrame(f"Invalid opcode {opcode:#x}", 1002)
+    if opcode in _CONTROL:
+        if not b0 & 0x80:
+            raise _BrokenFrame("Invalid attempt to fragment control frame", 1002)
+        if length > 125:
+            raise _BrokenFrame("Control frame with payload len > 125", 1002)
+    if length == 126:
+        if size - start < 2:
+            return None
+        length = int.from_bytes(buf[start:start + 2], "big")
+        start += 2
+        if length <= 125:
+            raise _BrokenFrame("Payload length used 2 bytes when 1 would have sufficed", 1002)
+    elif length == 127:
+        if size - start < 8:
+            return None
+        length = int.from_bytes(buf[start:start + 8], "big")
+        start += 8
+        if length <= 0xFFFF:
+            raise _BrokenFrame("Payload length used 8 bytes when 2 would have sufficed", 1002)
+        if length >> 63:
+            raise _BrokenFrame("8-byte payload length with non-zero MSB", 1002)
+    if b0 & 0x70:  # no extension is ever agreed
+        raise _BrokenFrame("Reserved bit set unexpectedly", 1002)
+    if b1 & 0x80:
+        raise _BrokenFrame("client received unexpected masked frame", 1002)
+    return b0, start, length
+
+
 def _binary_frame(payload: bytes, key: bytes) -> bytes:
     """One masked, final binary frame (RFC 6455 §5.2): what every client message is."""
     n = len(payload)
@@ -488,8 +535,7 @@ class WebSocketConnection(StreamConnection):
         # than by wsproto: this is the path of every reply, and wsproto's general parser
         # (a generator, frame objects, a buffer class) cost about as much as the rest of a
         # round trip. Data frames end here; a control frame (Close, Ping, Pong) is handed
-        # whole to wsproto, which keeps the close handshake's state. The checks are wsproto's,
-        # in its order, with its messages.
+        # whole to wsproto, which keeps the close handshake's state.
         buf: bytes | bytearray
         if self._inbuf:
             self._inbuf += data
@@ -499,57 +545,31 @@ class WebSocketConnection(StreamConnection):
         size = len(buf)
         pos = 0
         while size - pos >= 2:
-            b0, b1 = buf[pos], buf[pos + 1]
+            try:
+                header = _frame_header(buf, pos, size)
+            except _BrokenFrame as exc:
+                self._broken(*exc.args)
+                return
+            if header is None:
+                break  # wait for the rest of the header
+            b0, start, length = header
             opcode = b0 & 0x0F
-            length = b1 & 0x7F
-            start = pos + 2
-            if opcode > _BINARY and opcode not in _CONTROL:
-                self._broken(f"Invalid opcode {opcode:#x}")
-                return
-            control = opcode > _BINARY
-            if control and not b0 & 0x80:
-                self._broken("Invalid attempt to fragment control frame")
-                return
-            if control and length > 125:
-                self._broken("Control frame with payload len > 125")
-                return
-            if length == 126:
-                if size - start < 2:
+            if opcode in _CONTROL:
+                end = start + length
+                if end > size:
                     break
-                length = int.from_bytes(buf[start:start + 2], "big")
-                start += 2
-                if length <= 125:
-                    self._broken("Payload length used 2 bytes when 1 would have sufficed")
-                    return
-            elif length == 127:
-                if size - start < 8:
-                    break
-                length = int.from_bytes(buf[start:start + 8], "big")
-                start += 8
-                if length <= 0xFFFF:
-                    self._broken("Payload length used 8 bytes when 2 would have sufficed")
-                    return
-                if length >> 63:
-                    self._broken("8-byte payload length with non-zero MSB")
-                    return
-            if b0 & 0x70:
-                self._broken("Reserved bit set unexpectedly")  # no extension is ever agreed
-                return
-            if b1 & 0x80:
-                self._broken("client received unexpected masked frame")
-                return
-            if not control and not self._data_frame_allowed(opcode, length):
-                return
-            end = start + length
-            if end > size:
-                break  # wait for the rest of the frame
-            frame_start, pos = pos, end
-            if control:
-                self._ws.receive_data(bytes(buf[frame_start:end]))
+                self._ws.receive_data(bytes(buf[pos:end]))
                 self._process_events(now)
                 if self._machine.state is ConnectionState.CLOSED:
                     return
+                pos = end
                 continue
+            if not self._data_frame_allowed(opcode, length):
+                return
+            end = start + length
+            if end > size:
+                break  # wait for the rest of the payload
+            pos = end
             if buf is data:
                 payload = data[start:end]
             else:
