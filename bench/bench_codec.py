@@ -5,7 +5,10 @@ Run: ``python bench/bench_codec.py [--records N] [--repeat R] [--mix typical|den
 of the codec on the typical mix (where the time goes).
 
 For each payload mix it prints the median encode, decode and total time with the spread
-(min-max) over ``R`` interleaved runs, and the two ratios of issue 3:
+(min-max) over ``R`` interleaved runs of the codec as selected at import (``native``: the C
+extension ``surreal_proto._speedups``; ``cbor2`` when it is not built or
+``SURREAL_PROTO_NO_SPEEDUPS=1``), of its cbor2 implementation (``cbor2_encode`` /
+``cbor2_decode``, the reference), and the two ratios of issue 3:
 
 * ``surreal_proto._codec`` against the official SDK 2.0.0's codec
   (``surrealdb.data.cbor.encode/decode``) on the same records built from the SDK's own types
@@ -249,15 +252,21 @@ def run_mix(name: str, build: Callable[[Kinds, int], list[dict[str, Any]]], n: i
     floor_data = cbor2.dumps(floor)
     print(f"\n{name} mix: {n} records, {len(data)} bytes (plain: {len(floor_data)} bytes)")
 
+    assert _codec.cbor2_encode(mine) == data, "the implementations differ"
     timings = interleaved({
         "ours_enc": lambda: _codec.encode(mine),
         "ours_dec": lambda: _codec.decode(data),
+        "ref_enc": lambda: _codec.cbor2_encode(mine),
+        "ref_dec": lambda: _codec.cbor2_decode(data),
         "plain_enc": lambda: cbor2.dumps(floor),
         "plain_dec": lambda: cbor2.loads(floor_data),
     }, repeat)
-    t_ours = row("surreal_proto._codec", timings["ours_enc"], timings["ours_dec"])
+    t_ours = row(f"surreal_proto ({_codec.IMPLEMENTATION})", timings["ours_enc"],
+                 timings["ours_dec"])
+    t_ref = row("surreal_proto (cbor2 path)", timings["ref_enc"], timings["ref_dec"])
     t_plain = row("plain cbor2, no hooks (floor)", timings["plain_enc"], timings["plain_dec"])
-    print(f"  -> surreal_proto / floor: {t_ours / t_plain:.2f}x (goal <= 1.5x)")
+    print(f"  -> surreal_proto / floor: {t_ours / t_plain:.2f}x (goal <= 1.5x); "
+          f"cbor2 path / floor: {t_ref / t_plain:.2f}x")
 
     try:
         from surrealdb.data.cbor import decode as sdk_decode
@@ -275,8 +284,8 @@ def run_mix(name: str, build: Callable[[Kinds, int], list[dict[str, Any]]], n: i
         "ours_dec": lambda: _codec.decode(data),
     }, sdk_repeat)
     t_sdk = row("official SDK 2.0.0 codec", sdk_timings["sdk_enc"], sdk_timings["sdk_dec"])
-    t_ours_2 = row("surreal_proto._codec (same runs)", sdk_timings["ours_enc"],
-                   sdk_timings["ours_dec"])
+    t_ours_2 = row(f"surreal_proto ({_codec.IMPLEMENTATION}, same runs)",
+                   sdk_timings["ours_enc"], sdk_timings["ours_dec"])
     print(f"  -> official SDK / surreal_proto: {t_sdk / t_ours_2:.1f}x (goal >= 10x)")
 
 
@@ -350,7 +359,7 @@ def mechanisms(n: int, repeat: int) -> None:
              lambda: cbor2.dumps(floor, encoders=int_checked), counts["ints"]),
             ("+ map key check (a Python hook per map)",
              lambda: cbor2.dumps(floor, encoders=checked), maps),
-            ("surreal_proto encode, SurrealDB payload", lambda: _codec.encode(mine), tags),
+            ("surreal_proto encode, SurrealDB payload", lambda: _codec.cbor2_encode(mine), tags),
         ]),
         ("decode", [
             ("cbor2.loads, floor payload", lambda: cbor2.loads(floor_data), None),
@@ -361,7 +370,8 @@ def mechanisms(n: int, repeat: int) -> None:
              lambda: cbor2.loads(wrapped, tag_hook=_codec._tag_hook), tags),
             ("+ object_hook returning the map",
              lambda: cbor2.loads(wrapped, tag_hook=_codec._tag_hook, object_hook=noop), maps),
-            ("+ NULL/NONE swap = surreal_proto decode", lambda: _codec.decode(data), values),
+            ("+ NULL/NONE swap = surreal_proto decode", lambda: _codec.cbor2_decode(data),
+             values),
         ]),
     ]
     for direction, ladder in steps:

@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any, Final, TypeAlias
 from uuid import UUID
 
+from ._errors import EncodingError
 from ._range import BoundExcluded, BoundIncluded, Range
 from ._values import NULL, _freeze
 
@@ -102,10 +103,14 @@ def escape_rid_key(key: str) -> str:
     Returns:
         ``key`` unchanged when it is made of ASCII letters, digits and ``_`` and has at least
         one character other than a digit or ``_`` (so it cannot be read as a number);
-        otherwise ``⟨key⟩`` with ``\\`` and ``⟩`` escaped, as the server writes it.
+        otherwise ``⟨key⟩`` with ``\\`` escaped; a key containing ``⟩`` in backticks
+        instead (``\\`` and the backtick escaped), as the 3.x server writes it: it reads no
+        escaped ``⟩`` in the record id text of tag 8 (``protocol.md`` §5.1 row 8).
     """
     if _PLAIN.fullmatch(key) and not _DIGITS_UNDERSCORES.fullmatch(key):
         return key
+    if "⟩" in key:
+        return f"`{_escape_chars(key, '`')}`"
     return f"⟨{_escape_chars(key, '⟩')}⟩"
 
 
@@ -436,8 +441,19 @@ class StringRecordID:
     rules. This is what a ``str`` target containing ``:`` becomes (API.md §5 "Targets"); the
     text is never pasted into query text.
 
+    The server reads such a text only up to the end of its first record id and ignores the
+    rest: ``8("person:1; DELETE b")`` addresses ``person:1``, ``person:abc-def`` is
+    ``person:abc`` and ``person:rand()`` the string key ``"rand"``. So the text must be one
+    whole record id (or record-id range) by :meth:`RecordID.parse`, and anything else is
+    refused here instead of being silently cut short. A key that SurrealQL cannot spell
+    needs no text form: pass ``RecordID(table, key)``.
+
     Args:
         text: the record id in SurrealQL, e.g. ``"person:1"``.
+
+    Raises:
+        TypeError: ``text`` is not a ``str``.
+        EncodingError: ``text`` is not exactly one record id (a ``ValueError``).
     """
 
     __slots__ = ("text",)
@@ -448,8 +464,16 @@ class StringRecordID:
     def __init__(self, text: str | StringRecordID) -> None:
         if isinstance(text, StringRecordID):
             text = text.text
-        if not isinstance(text, str):
+        elif not isinstance(text, str):
             raise TypeError(f"StringRecordID needs a str, not {type(text).__name__}")
+        else:
+            try:
+                RecordID.parse(text)
+            except ValueError as exc:
+                raise EncodingError(
+                    f"{exc}; the server would read only the record id at the start of the "
+                    "text and drop the rest, so it is refused. Use RecordID(table, key) for "
+                    "a key with any characters") from None
         _set_srid_text(self, text)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -480,6 +504,14 @@ class StringRecordID:
 
 
 _set_srid_text: Final = StringRecordID.__dict__["text"].__set__
+
+
+def _new_string_record_id(text: str) -> StringRecordID:
+    """A :class:`StringRecordID` for text the server sent (the decoder), kept unchecked so
+    that it goes back byte for byte."""
+    srid = object.__new__(StringRecordID)
+    _set_srid_text(srid, text)
+    return srid
 
 
 # --------------------------------------------------------------------------- parser

@@ -22,6 +22,10 @@ from surreal_proto import (
 )
 from surreal_proto._codec import decode, encode
 
+from .codec_impls import both_implementations
+
+implementation = both_implementations()
+
 
 def h(text: str) -> bytes:
     return bytes.fromhex(text.replace(" ", ""))

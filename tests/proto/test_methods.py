@@ -62,7 +62,7 @@ from surreal_proto._methods import (
     use_params,
 )
 from surreal_proto._range import BoundExcluded, BoundIncluded, Range
-from surreal_proto._recordid import RecordID, StringRecordID, Table
+from surreal_proto._recordid import RecordID, StringRecordID, Table, _new_string_record_id
 from surreal_proto._results import parse_query_result, shape_result, transaction_result
 from surreal_proto._values import NULL
 from surreal_proto._version import ServerVersion
@@ -323,12 +323,20 @@ def test_hostile_table_strings_are_table_values(text: str) -> None:
 
 
 @pytest.mark.parametrize("text", ["x:1; DELETE b", "a; DELETE b:1", "person:1`; DELETE b",
-                                  "type::table('b')"])
-def test_hostile_record_strings_are_record_id_values(text: str) -> None:
+                                  "type::table('b')", "person:rand()", "person:abc-def"])
+def test_hostile_record_strings_are_refused_before_sending(text: str) -> None:
+    # The server would read only the record id at the start of the text (StringRecordID).
+    with pytest.raises(EncodingError, match="drop the rest"):
+        select_params(text)
+    with pytest.raises(EncodingError):
+        to_target(text)
+
+
+@pytest.mark.parametrize("text", ["person:1", "person:`a; DELETE b`", "t:⟨x⟩", "t:1..3"])
+def test_whole_record_id_strings_are_record_id_values(text: str) -> None:
     (target,) = select_params(text)
     assert type(target) is StringRecordID
     assert target.text == text
-    assert to_target(text) == StringRecordID(text)
 
 
 # --------------------------------------------------------------------------- transactions
@@ -410,12 +418,12 @@ def test_transaction_sql_holds_no_user_text(text: str) -> None:
     for method, params in [
         ("select", select_params(text)), ("delete", delete_params(text)),
         ("create", create_params(text, {"k": text})), ("update", update_params(text, {})),
-        ("upsert", upsert_params(text + ":1", {"k": text})),
+        ("upsert", upsert_params(RecordID(text, 1), {"k": text})),
         ("merge", merge_params(Table(text), {text: text})),
         ("patch", patch_params(text, [{"op": "add", "path": "/" + text, "value": text}], True)),
         ("insert", insert_params(text, [{"k": text}])),
         ("insert_relation", insert_relation_params(Table(text), {"in": R1, "out": R2})),
-        ("relate", relate_params(text + ":1", text, RecordID(text, text), {"k": text})),
+        ("relate", relate_params(RecordID(text, 1), text, RecordID(text, text), {"k": text})),
         ("run", run_params("fn::x", [text, text])),
     ]:
         sql, bound = as_transaction_query(method, params)
@@ -692,8 +700,10 @@ def test_hostile_record_ids_delete_nothing_on_engine(
         engine_pair: Callable[[], tuple[Any, Any]], text: str) -> None:
     db, _ = engine_pair()
     # 3.2.4 reads only the record id at the start of tag-8 text (the rest is ignored,
-    # never executed): select(text) is select(person:1) here.
-    _call(db, "select", select_params(text))
-    sql, bound = as_transaction_query("select", select_params(text))
+    # never executed), so such text is refused before anything is sent.
+    with pytest.raises(EncodingError):
+        select_params(text)
+    _call(db, "select", [_new_string_record_id(text)])  # sent anyway: still nothing runs
+    sql, bound = as_transaction_query("select", [_new_string_record_id(text)])
     _call(db, "query", [sql, bound])
     assert len(_call(db, "select", select_params("person"))) == 3

@@ -18,6 +18,7 @@ from surreal_proto import (
     BoundIncluded,
     Datetime,
     Duration,
+    EncodingError,
     File,
     Future,
     GeometryLine,
@@ -30,6 +31,7 @@ from surreal_proto import (
     Tagged,
 )
 from surreal_proto._recordid import (
+    _new_string_record_id,
     escape_ident,
     escape_key,
     escape_rid_key,
@@ -71,7 +73,8 @@ def test_escape_ident(name: str, spelled: str) -> None:
     ("_", "⟨_⟩"),
     ("", "⟨⟩"),
     ("x y", "⟨x y⟩"),
-    ("a⟩b", "⟨a\\⟩b⟩"),
+    ("a⟩b", "`a⟩b`"),  # the 3.x server reads no escaped ⟩ (it writes backticks)
+    ("a⟩`b\\", "`a⟩\\`b\\\\`"),
     ("a\\b", "⟨a\\\\b⟩"),
 ])
 def test_escape_rid_key(key: str, spelled: str) -> None:
@@ -386,6 +389,36 @@ def test_string_record_id() -> None:
     match s:
         case StringRecordID(text):
             assert text == "person:1"
+
+
+@pytest.mark.parametrize("text", [
+    "person:1; DELETE b", "person:1 DELETE b", "person:abc-def", "person:1.5",
+    "person:rand()", "person:ulid()", "a:b:c", "person", "", ":1", "person:`a`;",
+    "person:1\x00", "person:⟨x⟩⟩",
+])
+def test_string_record_id_refuses_more_than_one_record_id(text: str) -> None:
+    # The server parses tag-8 text only up to the end of its first record id and drops
+    # the rest (person:1; DELETE b selects person:1): refused before it can be sent.
+    with pytest.raises(EncodingError, match="invalid record id") as caught:
+        StringRecordID(text)
+    assert isinstance(caught.value, ValueError)
+    assert "RecordID(table, key)" in str(caught.value)
+
+
+@pytest.mark.parametrize("text", [
+    "person:1", " person:1 ", "person:`1; DELETE b`", "person:⟨a\\⟩b⟩", "t:1..5", "t:..",
+    "person:[1, 'a']", "person:{ a: 1 }", "`a; b`:x",
+    'person:u"018e3e5c-0000-7000-8000-00000000000a"',
+])
+def test_string_record_id_accepts_one_record_id(text: str) -> None:
+    assert StringRecordID(text).text == text
+
+
+def test_string_record_id_from_the_server_is_kept_unchecked() -> None:
+    srid = _new_string_record_id("person:1 trailing")
+    assert type(srid) is StringRecordID
+    assert srid.text == "person:1 trailing"
+    assert StringRecordID(srid) == srid  # a StringRecordID is not parsed again
 
 
 def test_geometry_spelling() -> None:
