@@ -216,6 +216,12 @@ class _SetupEngine(_EngineBase):
         for rec, _ in pairs:
             if rec.owner is not None:
                 self._fail(rec, copy_error(lost), now)
+        if isinstance(error, ConnectionClosedError) and error.code == 1009:
+            # The reply exceeded max_message_size: the call ran, and sending it again would
+            # only get the same reply, so it fails with the size error (its outcome is known).
+            for rec, _ in user:
+                self._fail(rec, copy_error(error), now)
+            user = []
         self._requeue(self._classify(user, now))
         if link.ready:
             return

@@ -254,8 +254,9 @@ class WebSocketConnection(StreamConnection):
         self._head_tail = b""  # the last bytes of an unfinished response head
         self._framing = False  # True once the handshake is done: frames are read here
         self._inbuf = bytearray()  # received bytes of an unfinished frame
-        self._chunks: list[bytes] = []  # the fragments of a message being received
-        self._chunks_size = 0
+        # The fragments of a message being received, joined as they arrive: its size is
+        # the payload's, however many (or empty) frames carry it.
+        self._fragments = bytearray()
         self._message_opcode: int | None = None  # _TEXT or _BINARY while fragments arrive
         self._reject_status: int | None = None
         self._reject_body = bytearray()
@@ -578,15 +579,13 @@ class WebSocketConnection(StreamConnection):
             if not b0 & 0x80:  # a fragment: more follow
                 if opcode != _CONTINUATION:
                     self._message_opcode = opcode
-                self._chunks.append(payload)
-                self._chunks_size += length
+                self._fragments += payload
                 continue
             if self._message_opcode is not None:  # the last fragment
                 opcode = self._message_opcode
-                self._chunks.append(payload)
-                payload = b"".join(self._chunks)
-                self._chunks.clear()
-                self._chunks_size = 0
+                self._fragments += payload
+                payload = bytes(self._fragments)
+                self._fragments = bytearray()
                 self._message_opcode = None
             if opcode == _TEXT:  # §2.3: replies come in binary frames; text is accepted too
                 try:
@@ -611,7 +610,7 @@ class WebSocketConnection(StreamConnection):
             self._broken(f"expected CONTINUATION, got opcode {opcode:#x}")
             return False
         limit = self._max_message_size
-        if limit is not None and self._chunks_size + length > limit:
+        if limit is not None and len(self._fragments) + length > limit:
             self._fail(1009, "message too big", ConnectionClosedError(
                 f"the server sent a message larger than max_message_size ({limit} bytes)",
                 code=1009, reason="message too big"))
@@ -647,7 +646,6 @@ class WebSocketConnection(StreamConnection):
     def _drop_outgoing(self) -> None:
         self._queued.clear()
         self._inbuf.clear()
-        self._chunks.clear()
-        self._chunks_size = 0
+        self._fragments = bytearray()
         self._message_opcode = None
         self._ping_deadline = None

@@ -196,6 +196,23 @@ def test_link_lost_mid_exchange() -> None:
     assert h.result(read) == []
 
 
+def test_reply_larger_than_max_message_size_fails_the_call_and_is_not_resent() -> None:
+    h = http(http_pool_size=2, max_message_size=200)
+    opened(h)
+    read = h.start(c.select("a"))
+    write = h.start(c.create("a"))
+    for method, call in (("select", read), ("create", write)):
+        h.http_answer(method, ["x" * 500])
+        error = h.error(call)
+        assert isinstance(error, ConnectionClosedError)
+        assert error.code == 1009
+        assert "larger than max_response_size (200 bytes)" in str(error)
+    assert h.http_methods() == []  # neither is sent again
+    again = h.start(c.ping())
+    h.http_answer("ping")
+    assert h.result(again) is None
+
+
 def test_timeout_closes_the_busy_link() -> None:
     h = http(timeout=2.0)
     opened(h)
