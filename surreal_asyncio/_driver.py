@@ -273,7 +273,12 @@ class Driver:
 
     def _arm_timer(self) -> None:
         deadline = self.engine.next_deadline()
-        if deadline == self._timer_at:
+        armed = self._timer_at
+        if deadline == armed or (self._timer is not None and armed is not None
+                                 and (deadline is None or deadline > armed)):
+            # Only ever moved earlier: every call pushes the next deadline later, and a timer
+            # re-made per call costs more than one early wake-up (it finds nothing due,
+            # handle_timeout is safe to call early, and the flush arms it again).
             return
         if self._timer is not None:
             self._timer.cancel()

@@ -51,6 +51,12 @@ each reply costs one hand-off: the price of live queries); when a caller leads, 
 follower like any other. It starts with the first subscription; when the last one ends it is
 woken (its condition holds), gives the role back and exits; ``close()`` joins it.
 
+**Idle links.** Nobody reads while no thread waits and no subscription is active, so a call
+that starts while no thread leads first polls the links (``select(0)``) and reads whatever
+arrived meanwhile: a WebSocket the server dropped, or an HTTP keep-alive connection it closed
+while idle, is then replaced before a call is written to it (and a write never goes out on a
+link already known dead, where it could only end in ``OutcomeUnknownError``).
+
 **Embedded engine.** No sockets: the thread whose flush takes the engine's messages executes
 them itself, outside the lock (the extension releases the GIL), then feeds the replies back;
 several threads execute at once. An engine is closed only once no thread executes on it.
@@ -127,13 +133,28 @@ _JOIN_TIMEOUT: Final = 5.0
 class _Waiter:
     """One thread waiting for something (a call's outcome, a notification...)."""
 
-    __slots__ = ("cond", "done", "error", "value")
+    __slots__ = ("_cond", "_lock", "done", "error", "value")
 
     def __init__(self, lock: threading.Lock) -> None:
-        self.cond = threading.Condition(lock)
+        self._lock = lock
+        # Made when the thread first sleeps: most calls are resolved by their own thread's
+        # leader round and never sleep (a Condition costs ~5 µs to make).
+        self._cond: threading.Condition | None = None
         self.done = False
         self.value: Any = None
         self.error: SurrealError | None = None
+
+    def sleep(self, timeout: float | None) -> None:
+        """Lock held: sleep until notified or ``timeout``."""
+        if self._cond is None:
+            self._cond = threading.Condition(self._lock)
+        self._cond.wait(timeout)
+
+    def notify(self) -> None:
+        """Lock held: wake the thread if it sleeps (a thread that never slept has nothing
+        to wake: it checks its condition before it first sleeps)."""
+        if self._cond is not None:
+            self._cond.notify()
 
 
 class Driver:
@@ -175,7 +196,10 @@ class Driver:
              txn: UUID | None = None) -> Any:
         """Run one call to completion in this thread; return its value or raise its error."""
         with self.lock:
-            call_id = self.engine.start(call, session=session, txn=txn, now=time.monotonic(),
+            now = time.monotonic()
+            if self._reader is None and self._links.by_id:
+                self._read_idle(now)
+            call_id = self.engine.start(call, session=session, txn=txn, now=now,
                                         setup=_IN_PREPARE.get())
             return self._await(call_id)
 
@@ -304,7 +328,7 @@ class Driver:
                                                                             due - now)
                     self._sleepers[waiter] = None
                     try:
-                        waiter.cond.wait(remaining)
+                        waiter.sleep(remaining)
                     finally:
                         self._sleepers.pop(waiter, None)
             return True
@@ -317,14 +341,14 @@ class Driver:
                 # Promote the longest sleeping follower: it leads next (or passes it on).
                 first = next(iter(self._sleepers))
                 del self._sleepers[first]
-                first.cond.notify()
+                first.notify()
 
     def _kick(self, waiter: _Waiter) -> None:
         # Lock held: the condition of waiter's thread may hold now.
         if self._selecting and waiter is self._reader_waiter:
             self._wake()
         else:
-            waiter.cond.notify()
+            waiter.notify()
 
     def _wake(self) -> None:
         # Lock held: interrupt the leader's select.
@@ -364,9 +388,29 @@ class Driver:
         for link in readable:
             if link.stream is not None:
                 self._read(link, now)
-        due = engine.next_deadline()
+        # The deadline read before select: one that the bytes just read brought forward is
+        # seen at the start of the next round.
         if due is not None and due <= now:
             engine.handle_timeout(now)
+        self._flush()
+
+    def _read_idle(self, now: float) -> None:
+        """Lock held, nobody selecting: read what arrived while no thread was waiting.
+
+        Without it, a keep-alive HTTP connection that the server closed while the client was
+        idle (servers and proxies close idle connections after a few seconds) would look
+        usable until the next call was written to it, and that call would fail with
+        ``OutcomeUnknownError``. Reading its end of stream first lets the engine open a fresh
+        connection instead (what urllib3 does with its dropped-connection check).
+        """
+        ready = self._links.selector().select(0)
+        if not ready:
+            return
+        if any(key.data is None for key, _ in ready):
+            self._links.drain_wake()
+        for key, _ in ready:
+            if key.data is not None and key.data.stream is not None:
+                self._read(key.data, now)
         self._flush()
 
     def _read(self, link: Link, now: float) -> None:
@@ -401,9 +445,11 @@ class Driver:
             if jobs:
                 self._execute(jobs)
             events = engine.events()
-            # The user's callables last: calls they make must not overtake these outcomes.
-            for event in sorted(events, key=lambda e: isinstance(
-                    e, ProviderNeeded | PrepareNeeded | StateChanged)):
+            if len(events) > 1:
+                # The user's callables last: calls they make must not overtake these outcomes.
+                events = sorted(events, key=lambda e: isinstance(
+                    e, ProviderNeeded | PrepareNeeded | StateChanged))
+            for event in events:
                 self._handle(event)
             if not jobs and not events:
                 break

@@ -199,6 +199,8 @@ def read_available(sock: socket.socket) -> bytes | None:
             return b""
         parts.append(data)
         total += len(data)
+        if len(data) < _CHUNK and not tls_pending(sock):
+            break  # a short read emptied the socket: no second recv just to hear EAGAIN
     return b"".join(parts) if parts else None
 
 

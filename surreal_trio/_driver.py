@@ -262,8 +262,13 @@ class Driver:
             for event in events:
                 self._dispatch(event)
         if self._timer_scope is not None:
+            # Only ever moved earlier: every call pushes the next deadline later, and moving
+            # the scope per call costs more than one early wake-up (the timer task then finds
+            # nothing due, handle_timeout is safe to call early, and it sleeps again until the
+            # deadline it reads then).
             deadline = engine.next_deadline()
-            self._timer_scope.deadline = math.inf if deadline is None else deadline
+            if deadline is not None and deadline < self._timer_scope.deadline:
+                self._timer_scope.deadline = deadline
 
     def _dispatch(self, event: ClientEvent) -> None:
         if isinstance(event, CallSucceeded | CallFailed):

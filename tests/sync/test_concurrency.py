@@ -20,8 +20,8 @@ from surreal_sync import (
     SurrealTimeoutError,
 )
 from tests.conftest import DbInfo
+from tests.faults.proxy import Proxy
 from tests.sync.conftest import Factory, open_fds, options_for, threads
-from tests.sync.proxy import Proxy
 
 pytestmark = pytest.mark.integration
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,8 @@ from surreal_sync import (
     UnsupportedFeatureError,
 )
 from tests.conftest import DbInfo
+from tests.faults.proxy import Proxy
 from tests.sync.conftest import Factory, options_for
-from tests.sync.proxy import Proxy
 
 pytestmark = pytest.mark.integration
 
@@ -153,3 +154,19 @@ def test_embedded_on_disk(tmp_path: Path) -> None:
     with Surreal(url, namespace="n", database="d") as db:
         assert db.select(RecordID("person", 1)) == {"id": RecordID("person", 1),
                                                     "name": "Ada"}
+
+
+def test_an_idle_keepalive_connection_dropped_by_the_server_is_replaced(
+        surreal_db: DbInfo) -> None:
+    # Servers and proxies close keep-alive connections that sit idle; the next call must go
+    # out on a fresh connection instead of failing with OutcomeUnknownError on the dead one.
+    server = surreal_db.server
+    with (Proxy(server.host, server.port) as proxy,
+          Surreal(f"http://127.0.0.1:{proxy.port}", **options_for("http", surreal_db)) as db):
+        assert db.query("RETURN 1") == [1]
+        before = proxy.accepted
+        proxy.cut()  # while the client is idle
+        time.sleep(0.7)
+        assert db.query("RETURN 2") == [2]
+        assert db.query("RETURN 3") == [3]
+        assert proxy.accepted == before + 1
