@@ -16,8 +16,6 @@ import surreal_proto as sp
 from surreal_proto._results import query_values
 from surreal_proto._url import parse_url
 
-Outcome = sp.ResponseReceived | sp.ErrorReceived | sp.RequestFailed | sp.RequestTimedOut
-
 
 class SelectorsAdapter:
     def __init__(self, url: str, timeout: float = 10.0) -> None:
@@ -27,7 +25,7 @@ class SelectorsAdapter:
         self.selector.register(self.sock, selectors.EVENT_READ)
         self.core = sp.WebSocketConnection(endpoint.host_header, path=endpoint.rpc_path,
                                            default_timeout=timeout)  # a deadline per request
-        self.outcomes: dict[sp.RequestId, Outcome] = {}
+        self.outcomes: dict[sp.RequestId, sp.RequestOutcome] = {}
         self.closed: sp.ConnectionClosed | None = None
         self.core.connect(time.monotonic())  # requests started now wait for the handshake
 
@@ -35,7 +33,7 @@ class SelectorsAdapter:
         while True:  # the driver loop: flush, then events, then wait for bytes or a deadline
             self.sock.sendall(self.core.data_to_send())
             for event in self.core.events():
-                if isinstance(event, Outcome):  # resolve the waiter with this request id
+                if isinstance(event, sp.RequestOutcome):  # resolve the waiter with this id
                     self.outcomes[event.request_id] = event
                 elif isinstance(event, sp.ConnectionClosed):  # last; every request had its own
                     self.closed = event
@@ -54,9 +52,7 @@ class SelectorsAdapter:
         self.run_until(lambda: request_id in self.outcomes)
         if isinstance(event := self.outcomes.pop(request_id), sp.ResponseReceived):
             return event.result
-        if isinstance(event, sp.RequestTimedOut):
-            raise sp.SurrealTimeoutError(f"{event.method} timed out")
-        raise event.error  # a ServerError, or why the connection ended
+        raise event.error  # a ServerError, a SurrealTimeoutError, or why the connection ended
 
     def close(self) -> None:
         self.core.close(time.monotonic())  # Close frame, then wait for the server's
