@@ -22,7 +22,7 @@ async def main(url: str) -> None:
                 "password": os.environ.get("SURREAL_PASS", "root")}
     async with AsyncSurreal(url, namespace="examples", database="asyncio_basics",
                             auth=auth, timeout=10) as db:
-        await db.query("REMOVE TABLE IF EXISTS sensor")
+        await db.query("REMOVE TABLE IF EXISTS sensor; DEFINE TABLE sensor SCHEMALESS")
 
         # A hundred tasks share the connection; their requests are in flight together.
         created = await asyncio.gather(

@@ -21,7 +21,9 @@ def main(url: str) -> None:
         auth = {"username": os.environ.get("SURREAL_USER", "root"),
                 "password": os.environ.get("SURREAL_PASS", "root")}
     with Surreal(url, namespace="examples", database="sync_basics", auth=auth) as db:
-        db.query("REMOVE TABLE IF EXISTS book")  # start afresh against a server
+        # Start afresh against a server; tables written concurrently are defined first.
+        db.query("REMOVE TABLE IF EXISTS book; REMOVE TABLE IF EXISTS reading;"
+                 "DEFINE TABLE reading SCHEMALESS")
 
         # CRUD: targets are record ids, tables or strings; values travel as CBOR, never
         # pasted into SurrealQL.
