@@ -216,7 +216,7 @@ class _SetupEngine(_EngineBase):
         for rec, _ in pairs:
             if rec.owner is not None:
                 self._fail(rec, copy_error(lost), now)
-        if isinstance(error, ConnectionClosedError) and error.code == 1009:
+        if _too_large(error):
             # The reply exceeded max_message_size: the call ran, and sending it again would
             # only get the same reply, so it fails with the size error (its outcome is known).
             for rec, _ in user:
@@ -254,7 +254,15 @@ class _SetupEngine(_EngineBase):
             self._reset()
             self._set_state(ClientState.IDLE)
         else:
-            self._requeue(self._classify(user, now))
+            retry = self._classify(user, now)
+            if _too_large(error):
+                # A message beyond max_message_size ended the link, and nothing says which
+                # call it answered: re-sending the reads would fetch it again, link after
+                # link, until their deadlines. They fail with the size error instead.
+                for rec in retry:
+                    self._fail(rec, copy_error(error), now)
+                retry = []
+            self._requeue(retry)
             live = self._tracker.live_queries
             for sub in self._subs:
                 if sub.current_live_id not in live:
@@ -580,3 +588,8 @@ class _SetupEngine(_EngineBase):
         st = self._tracker.session(rec.session)
         return HttpContext(namespace=st.namespace, database=st.database, token=st.auth.access,
                            headers=self._settings.headers)
+
+
+def _too_large(error: SurrealError | None) -> bool:
+    """Whether a link ended because the server sent more than ``max_message_size`` (1009)."""
+    return isinstance(error, ConnectionClosedError) and error.code == 1009

@@ -424,3 +424,23 @@ def test_aux_link_closed_when_the_websocket_drops_for_good() -> None:
     h.eof(main)
     assert isinstance(h.error(export), ConnectionClosedError)
     assert aux in h.closed
+
+
+def test_a_reply_beyond_max_message_size_fails_the_reads_instead_of_refetching_it() -> None:
+    h = reconnecting(max_message_size=300)
+    read = h.start(c.select("big"))
+    other = h.start(c.select("small"))
+    write = h.start(c.create("w", {"a": 1}))
+    h.reply(h.request("select")["id"], ["x" * 1000])  # the link fails (1009)
+    assert h.state() is ClientState.RECONNECTING
+    for call in (read, other):
+        error = h.error(call)
+        assert isinstance(error, ConnectionClosedError)
+        assert error.code == 1009
+        assert "larger than max_message_size (300 bytes)" in str(error)
+    assert isinstance(h.error(write), OutcomeUnknownError)
+    redial(h)
+    assert h.methods() == []  # nothing re-sent
+    again = h.start(c.ping())
+    h.answer("ping")
+    assert h.result(again) is None
