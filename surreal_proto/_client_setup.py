@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeGuard
 from uuid import UUID
 
 from ._client_base import _EngineBase, _Rec
@@ -590,6 +590,6 @@ class _SetupEngine(_EngineBase):
                            headers=self._settings.headers)
 
 
-def _too_large(error: SurrealError | None) -> bool:
+def _too_large(error: SurrealError | None) -> TypeGuard[ConnectionClosedError]:
     """Whether a link ended because the server sent more than ``max_message_size`` (1009)."""
     return isinstance(error, ConnectionClosedError) and error.code == 1009
