@@ -1,4 +1,4 @@
-"""The HTTP transport of the core: SurrealDB RPC over HTTP/1.1 (``h11``), one exchange at a time.
+"""The HTTP transport of the core: SurrealDB RPC over HTTP/1.1, one exchange at a time.
 
 :class:`HttpConnection` is one keep-alive HTTP/1.1 connection to a SurrealDB server. It has the
 driving contract and the events of :class:`~surreal_proto.WebSocketConnection`, and the same
@@ -25,6 +25,14 @@ Decisions:
   pipelining is not used): requests queue in the core and the next request's bytes appear in
   ``data_to_send()`` as soon as the previous response is complete. For parallel calls, run a
   small pool of connections that share one :class:`HttpContext`.
+* **A fast path, with h11 as the reference.** The common exchange (a plain request; an
+  ``HTTP/1.1`` response with one ``Content-Length``) is written and read by
+  :mod:`surreal_proto._http_fast`, without ``h11``'s per-event objects and state machine.
+  Anything else (chunked or unframed bodies, 1xx, odd or broken heads, requests with
+  framing headers of their own) is handed to a fresh ``h11.Connection`` for that exchange:
+  it is sent the same request and fed every byte received for the exchange, so it reads
+  the response, and reports any error, exactly as if it had carried the whole connection.
+  After the response the connection returns to the fast path (with ``h11``'s unread bytes).
 * **Shared with** :class:`~surreal_proto._http_requests.HttpRequestConnection` (one
   implementation, in :class:`~surreal_proto._http_base.BaseHttpConnection`): the client-side
   session (local ``use``/``let``/``unset``/``invalidate``/``reset``, merged query variables),
@@ -68,6 +76,7 @@ from ._events import RequestId
 from ._http import _header
 from ._http_base import BaseHttpConnection, _Exchange
 from ._http_context import HttpContext
+from ._http_fast import Head, parse_head, plain_request_bytes
 from ._log import LazyLogger
 from ._state import ConnectionState, Input
 
@@ -117,7 +126,10 @@ class HttpConnection(BaseHttpConnection, StreamConnection):
                          id_factory=id_factory)
         self._host = host
         self._max_response_size = max_response_size
-        self._h11 = h11.Connection(h11.CLIENT)
+        # None on the fast path; an h11 connection for an exchange handed to it.
+        self._h11: h11.Connection | None = None
+        self._raw = bytearray()  # the fast path's bytes received for the current exchange
+        self._head: Head | None = None  # the fast path's head of the current response
         self._queue: deque[_Exchange] = deque()
         self._current: _Exchange | None = None
 
@@ -160,7 +172,10 @@ class HttpConnection(BaseHttpConnection, StreamConnection):
             self._fail(1002, RemoteProtocolError(
                 "the server sent bytes while no request was outstanding"))
             return
-        self._h11.receive_data(data)
+        if self._h11 is None:
+            self._raw += data
+        else:
+            self._h11.receive_data(data)
         self._pump(now)
 
     def receive_eof(self) -> None:
@@ -175,9 +190,10 @@ class HttpConnection(BaseHttpConnection, StreamConnection):
         """
         if not self._accept_eof():
             return
-        if self._current is not None:
+        if self._current is not None and self._h11 is not None:
             # A reply delimited by end of stream completes now (protocol.md §3.1 replies
-            # normally have a Content-Length; a proxy may not keep it).
+            # normally have a Content-Length; a proxy may not keep it). On the fast path the
+            # reply has a Content-Length and is still short: nothing completes.
             self._h11.receive_data(b"")
             self._pump(0.0)
         if self._current is None:
@@ -209,28 +225,43 @@ class HttpConnection(BaseHttpConnection, StreamConnection):
             exchange = self._queue.popleft()
             if not self._rpc.is_pending(exchange.request_id):
                 continue  # abandoned or timed out while queued: never sent
-            request = exchange.request
-            headers = [("Host", self._host), *request.headers]
-            if request.body or request.method == "POST":
-                headers.append(("Content-Length", str(len(request.body))))
-            out = self._h11.send(h11.Request(method=request.method, target=request.target,
-                                             headers=headers))
-            assert out is not None
-            self._out += out
-            if request.body:
-                data = self._h11.send(h11.Data(data=request.body))
-                assert data is not None
-                self._out += data
-            end = self._h11.send(h11.EndOfMessage())
-            assert end is not None
-            self._out += end
+            data = plain_request_bytes(self._host, exchange.request)
+            self._out += self._to_h11(exchange) if data is None else data
             self._rpc.mark_sent(exchange.request_id)
             self._current = exchange
+
+    def _to_h11(self, exchange: _Exchange) -> bytes:
+        # Hand the exchange to a fresh h11 connection: send it the request (returned, as h11
+        # writes it) and feed it the bytes received so far (module docstring).
+        connection = h11.Connection(h11.CLIENT)
+        request = exchange.request
+        headers = [("Host", self._host), *request.headers]
+        if request.body or request.method == "POST":
+            headers.append(("Content-Length", str(len(request.body))))
+        out = connection.send(h11.Request(method=request.method, target=request.target,
+                                          headers=headers))
+        assert out is not None
+        if request.body:
+            data = connection.send(h11.Data(data=request.body))
+            assert data is not None
+            out += data
+        end = connection.send(h11.EndOfMessage())
+        assert end is not None
+        out += end
+        if self._raw:
+            connection.receive_data(bytes(self._raw))
+            self._raw = bytearray()
+        self._h11 = connection
+        return out
 
     def _pump(self, now: float) -> None:
         limit = self._max_response_size
         while self._current is not None:
             exchange = self._current
+            if self._h11 is None:
+                if not self._pump_fast(exchange, limit, now):
+                    return
+                continue
             try:
                 event = self._h11.next_event()
             except h11.RemoteProtocolError as exc:
@@ -254,16 +285,50 @@ class HttpConnection(BaseHttpConnection, StreamConnection):
                     self._too_large(limit)
                     return
             elif isinstance(event, h11.EndOfMessage):
-                self._complete(exchange, now)
+                reusable = (self._h11.our_state is h11.DONE
+                            and self._h11.their_state is h11.DONE)
+                if reusable:
+                    # Back to the fast path, with what h11 received beyond this response.
+                    self._raw = bytearray(self._h11.trailing_data[0])
+                    self._h11 = None
+                self._complete(exchange, bytes(exchange.body), now, reusable=reusable)
             # InformationalResponse (1xx): nothing to do; the final response follows.
 
-    def _complete(self, exchange: _Exchange, now: float) -> None:
-        self._settle(exchange, exchange.status, exchange.headers, bytes(exchange.body), now)
+    def _pump_fast(self, exchange: _Exchange, limit: int | None, now: float) -> bool:
+        # One step of the fast path: False when it needs more bytes (or the connection
+        # ended), True when the pump goes on (a response completed, or h11 took over).
+        head = self._head
+        if head is None:
+            parsed = parse_head(self._raw)
+            if parsed is None:
+                return False
+            if not isinstance(parsed, Head):
+                self._to_h11(exchange)  # not the common case: h11 reads this response
+                return True
+            head = self._head = parsed
+            exchange.status = head.status
+            exchange.headers = head.headers
+            self._note_version(head.headers)
+            if limit is not None and head.length > limit:
+                self._too_large(limit)
+                return False
+        end = head.body_start + head.length
+        raw = self._raw
+        if len(raw) < end:
+            return False
+        body = bytes(raw[head.body_start:end])
+        del raw[:end]
+        self._head = None
+        self._complete(exchange, body, now, reusable=head.keep_alive)
+        return True
+
+    def _complete(self, exchange: _Exchange, body: bytes, now: float, *,
+                  reusable: bool) -> None:
+        self._settle(exchange, exchange.status, exchange.headers, body, now)
         self._current = None
         if self._eof:
             return  # the reply ended with the stream: receive_eof() ends the connection
-        if self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE:
-            self._h11.start_next_cycle()
+        if reusable:
             self._start_next()
         else:
             # Connection: close, or an HTTP/1.0 reply: this connection carries no more.
