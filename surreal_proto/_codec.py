@@ -89,6 +89,7 @@ from ._datetime import Datetime, _datetime_from_compact
 from ._duration import Duration, _new_duration
 from ._errors import EncodingError, RemoteProtocolError, UnencodableTypeError
 from ._geometry import (
+    Geometry,
     GeometryCollection,
     GeometryLine,
     GeometryMultiLine,
@@ -890,7 +891,9 @@ def _composite_decoder(cls: type[_Composite], part: type | None) -> Callable[[An
     tag = cls.TAG
 
     def decode_composite(payload: Any) -> Any:
-        if type(payload) is tuple and (part is None or all(type(p) is part for p in payload)):
+        if type(payload) is tuple and (
+                all(type(p) is part for p in payload) if part is not None
+                else all(isinstance(p, Geometry) for p in payload)):  # a collection
             return _new_composite(cls, payload)
         raise _bad(tag, payload)
 

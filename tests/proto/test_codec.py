@@ -531,6 +531,10 @@ def test_unknown_tags_round_trip_byte_for_byte() -> None:
     ("d859 81 01", "tag 89"),
     ("d85a 81 d858 82 01 02", "tag 90"),
     ("d85e 01", "tag 94"),
+    ("d85e 81 f6", "tag 94"),  # a collection of things that are not geometries
+    ("d85e 81 c6 f6", "tag 94"),
+    ("d85e 81 82 01 02", "tag 94"),
+    ("d85e 82 d858 82 01 02 01", "tag 94"),
 ])
 def test_decode_rejects(wire: str, match: str) -> None:
     with pytest.raises(RemoteProtocolError, match=match) as info:
