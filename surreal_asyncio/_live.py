@@ -54,6 +54,15 @@ class LiveSubscription:
         """How many times the live query was restarted after a reconnect."""
         return self._sub.reconnects
 
+    @property
+    def end_reason(self) -> str | None:
+        """Why the iterator ended, or ``None`` while it is active: ``"kill"`` (``kill()``
+        on this client), ``"killed"`` (by the server or another connection), ``"reset"``,
+        ``"detach"`` (its session ended), ``"closed"`` (the client closed, or the connection
+        dropped for good, e.g. reconnecting gave up), ``"lost"`` (the live query could not be
+        restarted after a reconnect)."""
+        return self._sub.end_reason
+
     def __aiter__(self) -> LiveSubscription:
         return self
 

@@ -71,9 +71,11 @@ async def test_kill_ends_the_iterator(ws: Target) -> None:
         consumer = asyncio.create_task(take(sub, 1000))
         await db.create("person", {"n": 1})
         await asyncio.sleep(0.05)
+        assert sub.end_reason is None
         await db.kill(live_id)
         notes = await consumer
         assert [n.action for n in notes] == ["CREATE"]
+        assert sub.end_reason == "kill"
 
 
 @aio

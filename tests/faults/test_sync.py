@@ -200,6 +200,7 @@ def test_refused_reconnects_fail_every_waiting_call(surreal_db: DbInfo, proxy: P
         assert all(isinstance(o, ReconnectFailedError) for o in outcomes), outcomes
         assert db.state is ClientState.IDLE
         assert list(sub) == []  # the live iterator ends (it does not hang)
+        assert sub.end_reason == "closed"  # and says why
         proxy.accept_again()
         assert db.select(RecordID("r", 1)) == {"id": RecordID("r", 1)}
 

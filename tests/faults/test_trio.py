@@ -246,6 +246,7 @@ async def test_refused_reconnects_fail_every_waiting_call(surreal_db: DbInfo, pr
         assert all(isinstance(o, ReconnectFailedError) for o in outcomes), outcomes
         assert db.state is ClientState.IDLE
         assert [note async for note in sub] == []  # the live iterator ends (no hang)
+        assert sub.end_reason == "closed"  # and says why
         proxy.accept_again()
         assert await db.select(RecordID("r", 1)) == {"id": RecordID("r", 1)}
 

@@ -101,9 +101,11 @@ def test_kill_ends_a_waiting_iterator(ws: Surreal) -> None:
     reader.start()
     ws.create(RecordID("person", 1))
     time.sleep(0.2)
+    assert [sub.end_reason] == [None]  # (a list: mypy would keep the narrowing)
     ws.kill(live_id)
     reader.join(3)
     assert not reader.is_alive()
+    assert sub.end_reason == "kill"
     assert [n.action for n in seen[0]] == ["CREATE"]
     ws.create(RecordID("person", 2))  # nothing more arrives, and nothing breaks
     assert ws.query("RETURN 1") == [1]

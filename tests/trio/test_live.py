@@ -38,9 +38,11 @@ async def test_create_update_delete_notifications(surreal_db: DbInfo) -> None:
         assert all(n.query_id == live_id and n.record == ALICE for n in notes)
         assert notes[1].result == {"id": ALICE, "name": "Alice", "age": 3}
         assert (subscription.dropped, subscription.reconnects) == (0, 0)
+        assert subscription.end_reason is None
         await db.kill(live_id)
         with pytest.raises(StopAsyncIteration):
             await next_note(subscription)
+        assert subscription.end_reason == "kill"
 
 
 @guard()
