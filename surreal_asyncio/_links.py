@@ -87,14 +87,18 @@ class EmbeddedLink:
         self.executing: set[asyncio.Task[None]] = set()
 
     def close(self, final: bytes) -> None:
-        """``CloseLink``: the link task stops the executions and closes the engine."""
+        """``CloseLink``: the link task waits for the executions and closes the engine."""
         self.closing = True
         self.closed.set()
 
     async def aclose(self) -> None:
-        """Stop the executions under way and close the engine."""
-        for task in list(self.executing):
-            task.cancel()
+        """Wait for the executions under way, then close the engine.
+
+        An execution cannot be stopped: the engine runs it to the end on its own threads
+        (an abandoned call's ``SLEEP 2s`` too), and one that ends after the event loop has
+        closed makes the engine call into a loop that is gone (a Rust panic at exit). So
+        closing waits for them, as the trio adapter's nursery waits for its threads; their
+        replies are ignored (``closing``)."""
         if self.executing:
             await asyncio.wait(list(self.executing))
         if self.db is not None:

@@ -260,3 +260,18 @@ async def test_headers_and_keepalive(server_target: Target) -> None:
         await asyncio.sleep(0.3)  # several keepalive rounds on the timer, nothing else
         assert await db.query("RETURN 1") == [1]
         assert db.state is ClientState.OPEN
+
+
+@aio
+async def test_close_waits_for_an_abandoned_in_process_call() -> None:
+    # The engine runs an abandoned call to its end on its own threads; closing before it ends
+    # would leave engine work pending when the loop closes (a panic in the engine at exit).
+    db = AsyncSurreal("mem://", namespace="test", database="test")
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):
+            await db.query("SLEEP 400ms")
+    assert await db.query("RETURN 1") == [1]  # the client goes on meanwhile
+    started = time.monotonic()
+    await db.close()
+    assert time.monotonic() - started > 0.2  # the SLEEP was waited for
+    assert db.state is ClientState.CLOSED
