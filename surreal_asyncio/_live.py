@@ -7,14 +7,14 @@ from collections.abc import Generator
 from typing import Any
 from uuid import UUID
 
-from surreal_proto import LiveNotification, SurrealTimeoutError
+from surreal_proto import LiveNotification, SubscriptionView, SurrealTimeoutError
 
 from ._driver import Driver, now
 
 __all__ = ["LiveSubscription"]
 
 
-class LiveSubscription:
+class LiveSubscription(SubscriptionView):
     """The notifications of one live query, as an async iterator (API.md §5).
 
     ``async for note in db.subscribe_live(live_id)`` yields
@@ -39,29 +39,6 @@ class LiveSubscription:
         driver.flush()
         self._timeout = timeout
 
-    @property
-    def live_id(self) -> UUID:
-        """The live query's id as ``live()`` returned it (stable across reconnects)."""
-        return self._sub.live_id
-
-    @property
-    def dropped(self) -> int:
-        """Notifications discarded because the queue was full."""
-        return self._sub.dropped
-
-    @property
-    def reconnects(self) -> int:
-        """How many times the live query was restarted after a reconnect."""
-        return self._sub.reconnects
-
-    @property
-    def end_reason(self) -> str | None:
-        """Why the iterator ended, or ``None`` while it is active: ``"kill"`` (``kill()``
-        on this client), ``"killed"`` (by the server or another connection), ``"reset"``,
-        ``"detach"`` (its session ended), ``"closed"`` (the client closed, or the connection
-        dropped for good, e.g. reconnecting gave up), ``"lost"`` (the live query could not be
-        restarted after a reconnect)."""
-        return self._sub.end_reason
 
     def __aiter__(self) -> LiveSubscription:
         return self

@@ -110,7 +110,7 @@ from ._http_context import HttpContext
 from ._http_requests import HttpRequestConnection
 from ._results import StatementResult, parse_query_result, query_values
 from ._session import SessionTracker
-from ._subscriptions import LiveNotification, Subscription
+from ._subscriptions import LiveNotification, Subscription, SubscriptionView
 from ._url import Endpoint, parse_url
 from ._version import ServerVersion
 
@@ -231,6 +231,7 @@ __all__ += [
     "StatementResult",
     "Subscription",
     "SubscriptionEnded",
+    "SubscriptionView",
     "Tokens",
     "build_rpc_request",
     "calls",

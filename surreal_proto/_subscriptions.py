@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 from uuid import UUID
 
-__all__ = ["RECONNECTED", "LiveNotification", "Subscription", "SubscriptionTable"]
+__all__ = ["RECONNECTED", "LiveNotification", "Subscription", "SubscriptionTable",
+           "SubscriptionView"]
 
 #: The ``action`` of the marker queued when a live query was restarted after a reconnect.
 RECONNECTED: Final = "RECONNECTED"
@@ -117,6 +118,38 @@ class Subscription:
         return (f"Subscription(sub_id={self.sub_id}, live_id={self.live_id}, "
                 f"queued={len(self._queue)}, dropped={self.dropped}, "
                 f"reconnects={self.reconnects}, ended={self.ended})")
+
+
+class SubscriptionView:
+    """The read-only facts of a :class:`Subscription`, for an adapter's iterator class to
+    inherit (it sets ``_sub``): the same properties in every adapter."""
+
+    __slots__ = ()
+    _sub: Subscription
+
+    @property
+    def live_id(self) -> UUID:
+        """The live query's id as ``live()`` returned it (stable across reconnects)."""
+        return self._sub.live_id
+
+    @property
+    def dropped(self) -> int:
+        """Notifications discarded because the queue was full."""
+        return self._sub.dropped
+
+    @property
+    def reconnects(self) -> int:
+        """How many times the live query was restarted after a reconnect."""
+        return self._sub.reconnects
+
+    @property
+    def end_reason(self) -> str | None:
+        """Why the iterator ended, or ``None`` while it is active: ``"kill"`` (``kill()``
+        on this client), ``"killed"`` (by the server or another connection), ``"reset"``,
+        ``"detach"`` (its session ended), ``"closed"`` (the client closed, or the connection
+        dropped for good, e.g. reconnecting gave up), ``"lost"`` (the live query could not be
+        restarted after a reconnect)."""
+        return self._sub.end_reason
 
 
 class SubscriptionTable:

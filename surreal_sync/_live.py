@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from uuid import UUID
 
-from surreal_proto import LiveNotification, Subscription
+from surreal_proto import LiveNotification, Subscription, SubscriptionView
 
 if TYPE_CHECKING:
     from ._driver import Driver
@@ -13,7 +12,7 @@ if TYPE_CHECKING:
 __all__ = ["LiveSubscription"]
 
 
-class LiveSubscription:
+class LiveSubscription(SubscriptionView):
     """Iterate over the notifications of one live query, oldest first.
 
     Iteration ends when the query is killed (``kill``) or the client (or its session)
@@ -31,29 +30,6 @@ class LiveSubscription:
         self._sub = sub
         self._timeout = timeout
 
-    @property
-    def live_id(self) -> UUID:
-        """The live query's id, as ``live()`` returned it."""
-        return self._sub.live_id
-
-    @property
-    def dropped(self) -> int:
-        """Notifications discarded because the queue was full."""
-        return self._sub.dropped
-
-    @property
-    def reconnects(self) -> int:
-        """How many times the live query was restarted after a reconnect."""
-        return self._sub.reconnects
-
-    @property
-    def end_reason(self) -> str | None:
-        """Why the iterator ended, or ``None`` while it is active: ``"kill"`` (``kill()``
-        on this client), ``"killed"`` (by the server or another connection), ``"reset"``,
-        ``"detach"`` (its session ended), ``"closed"`` (the client closed, or the connection
-        dropped for good, e.g. reconnecting gave up), ``"lost"`` (the live query could not be
-        restarted after a reconnect)."""
-        return self._sub.end_reason
 
     def __iter__(self) -> LiveSubscription:
         return self
