@@ -156,6 +156,47 @@ class EngineRunner:
         self.engine.close()
 
 
+class AsyncEngineRunner:
+    """The embedded engine's ``AsyncEmbeddedDB.execute()`` awaited directly with pre-encoded
+    requests (inside :meth:`open`): the floor of any ``mem://`` client on an event loop, where
+    each call is handed to the engine's own threads and its reply back to the loop."""
+
+    def __init__(self, engine: Any, frames: dict[str, bytes]) -> None:
+        self.engine = engine
+        self.frames = frames
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, spec: dict[str, Any]) -> AsyncIterator[AsyncEngineRunner]:
+        import cbor2
+        from surrealdb_embedded import AsyncEmbeddedDB
+
+        def request(method: str, params: list[Any]) -> bytes:
+            return cbor2.dumps({"id": 1, "method": method, "params": params})
+
+        engine = AsyncEmbeddedDB(spec["url"])
+        await engine.connect()
+        try:
+            for message in (request("use", [spec["ns"], spec["db"]]),
+                            request("query", [POPULATE])):
+                reply = cbor2.loads(await engine.execute(message))
+                if "error" in reply:
+                    raise RuntimeError(f"the engine refused the set-up: {reply['error']!r}")
+            yield cls(engine, {"ret1": request("query", [SQL]),
+                               "select": request("select", [_table()])})
+        finally:
+            await engine.close()
+
+    async def seq(self, kind: str, n: int) -> Any:
+        execute = self.engine.execute
+        frame = self.frames[kind]
+        for _ in range(n):
+            await execute(frame)
+
+    async def pipe(self, c: int, n: int) -> None:
+        raise NotImplementedError("the engine runner only runs sequential calls")
+
+
 def _table() -> Any:
     import cbor2
 

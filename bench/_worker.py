@@ -2,7 +2,7 @@
 
 Usage: ``python bench/_worker.py '<json spec>'``; the spec names the client (``"ours sync"``,
 ``"ours asyncio"``, ``"ours trio"``, ``"SDK blocking"``, ``"SDK async"``, ``"null client"``,
-``"engine execute()"``)
+``"engine execute()"``, ``"engine execute(), awaited"``)
 and the server (``url``, ``user``, ``pass``, ``ns``, ``db``). Once connected and warm it prints
 ``{"ready": true}``; then for each JSON command on stdin (``{"op": "seq", "kind": "ret1",
 "n": 100}``, ``{"op": "pipe", "c": 64, "n": 10}``, ``{"op": "rss"}``) it runs the batch and
@@ -19,7 +19,16 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench._clients import AsyncioRunner, EngineRunner, NullRunner, SyncRunner, TrioRunner
+from bench._clients import (
+    AsyncEngineRunner,
+    AsyncioRunner,
+    EngineRunner,
+    NullRunner,
+    SyncRunner,
+    TrioRunner,
+)
+
+ASYNC_ENGINE = "engine execute(), awaited"
 
 
 def rss_bytes() -> int:
@@ -70,7 +79,7 @@ def sync_main(spec: dict[str, Any]) -> None:
         runner.close()
 
 
-async def async_loop(runner: AsyncioRunner | TrioRunner, spec: dict[str, Any],
+async def async_loop(runner: AsyncioRunner | TrioRunner | AsyncEngineRunner, spec: dict[str, Any],
                      readline: Callable[[], Awaitable[str]]) -> None:
     await runner.seq("ret1", 20)
     check(await runner.seq("select", 1), spec)
@@ -95,8 +104,12 @@ async def asyncio_main(spec: dict[str, Any]) -> None:
     async def readline() -> str:
         return await loop.run_in_executor(None, sys.stdin.readline)
 
-    async with AsyncioRunner.open(spec) as runner:
-        await async_loop(runner, spec, readline)
+    if spec["client"] == ASYNC_ENGINE:
+        async with AsyncEngineRunner.open(spec) as engine:
+            await async_loop(engine, spec, readline)
+    else:
+        async with AsyncioRunner.open(spec) as runner:
+            await async_loop(runner, spec, readline)
 
 
 async def trio_main(spec: dict[str, Any]) -> None:
@@ -112,7 +125,7 @@ async def trio_main(spec: dict[str, Any]) -> None:
 def main() -> None:
     spec = json.loads(sys.argv[1])
     client = spec["client"]
-    if client in ("ours asyncio", "SDK async"):
+    if client in ("ours asyncio", "SDK async", ASYNC_ENGINE):
         import asyncio
 
         asyncio.run(asyncio_main(spec))
