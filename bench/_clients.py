@@ -87,8 +87,35 @@ class SyncRunner:
             pass
 
 
+class NullHttpRunner:
+    """The null client over HTTP keep-alive (``bench/nullclient.py``): sequential calls only."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        from bench.nullclient import NullHttpClient
+
+        parts = urlsplit(spec["url"])
+        assert parts.hostname is not None
+        assert parts.port is not None
+        self.client = NullHttpClient(parts.hostname, parts.port, spec["user"], spec["pass"],
+                                     spec["ns"], spec["db"])
+        self.requests = {"ret1": self.client.request("query", [SQL]),
+                         "select": self.client.request("select", [_table()])}
+
+    def seq(self, kind: str, n: int) -> Any:
+        request = self.requests[kind]
+        exchange = self.client.exchange
+        for _ in range(n):
+            exchange(request)
+
+    def pipe(self, c: int, n: int) -> None:
+        raise NotImplementedError("the HTTP null client only runs sequential calls")
+
+    def close(self) -> None:
+        self.client.close()
+
+
 class NullRunner:
-    """The null client (``bench/nullclient.py``): ws only."""
+    """The null client (``bench/nullclient.py``) over ws."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
         from bench.nullclient import NullClient, request_frame

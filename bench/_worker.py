@@ -23,6 +23,7 @@ from bench._clients import (
     AsyncEngineRunner,
     AsyncioRunner,
     EngineRunner,
+    NullHttpRunner,
     NullRunner,
     SyncRunner,
     TrioRunner,
@@ -54,9 +55,9 @@ def check(rows: Any, spec: dict[str, Any]) -> None:
 
 
 def sync_main(spec: dict[str, Any]) -> None:
-    runner: SyncRunner | NullRunner | EngineRunner
+    runner: SyncRunner | NullRunner | NullHttpRunner | EngineRunner
     if spec["client"] == "null client":
-        runner = NullRunner(spec)
+        runner = NullRunner(spec) if spec["url"].startswith("ws") else NullHttpRunner(spec)
     elif spec["client"] == "engine execute()":
         runner = EngineRunner(spec)
     else:

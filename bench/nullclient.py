@@ -1,9 +1,12 @@
-"""The floor of a WebSocket client, and a server that never answers.
+"""The floor of a WebSocket and an HTTP client, and a server that never answers.
 
 :class:`NullClient` is what the server can do: after a WebSocket handshake written by hand, it
 writes request frames built once, before timing (CBOR envelopes, masked as RFC 6455 requires of
 a client), on a plain blocking socket, and counts the reply frames by their headers without
 decoding a byte of their payloads. Any client spends at least this much per call.
+:class:`NullHttpClient` does the same over HTTP/1.1 keep-alive: ``POST /rpc`` requests built
+once (the token of one ``signin`` and ``Surreal-NS``/``Surreal-DB`` on each, protocol.md
+§3.2), each response skipped by its ``Content-Length``.
 
 :class:`StallServer` accepts the WebSocket upgrade (subprotocol ``cbor``) and then reads and
 discards everything, never replying: requests sent to it stay pending, for measuring what a
@@ -105,6 +108,64 @@ class NullClient:
             if not chunk:
                 raise ConnectionError("the server closed the connection")
             buf += chunk
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class NullHttpClient:
+    """One keep-alive HTTP connection that sends pre-built ``POST /rpc`` requests and skips
+    each response's body by its ``Content-Length``, never decoding it."""
+
+    def __init__(self, host: str, port: int, user: str, password: str, ns: str,
+                 db: str) -> None:
+        self.sock = socket.create_connection((host, port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._head = (
+            b"POST /rpc HTTP/1.1\r\nHost: " + f"{host}:{port}".encode() + b"\r\n"
+            b"Content-Type: application/cbor\r\nAccept: application/cbor\r\n")
+        self._buf = b""
+        # Sign in once and send the token on every request, as the clients do: Basic auth
+        # would make the server verify the password on every call.
+        reply = cbor2.loads(self.exchange(self.request("signin", [{"user": user,
+                                                                   "pass": password}])))
+        self._head += (b"Authorization: Bearer " + reply["result"].encode() + b"\r\n"
+                       b"Surreal-NS: " + ns.encode() + b"\r\nSurreal-DB: " + db.encode()
+                       + b"\r\n")
+
+    def request(self, method: str, params: list[Any]) -> bytes:
+        """The whole request for one call, built once."""
+        body = cbor2.dumps({"id": 1, "method": method, "params": params})
+        return self._head + f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+
+    def exchange(self, request: bytes) -> bytes:
+        """Write ``request`` and read its whole response (status 200 expected); return the
+        body (a slice, not decoded)."""
+        self.sock.sendall(request)
+        buf = self._buf
+        recv = self.sock.recv
+        while (end := buf.find(b"\r\n\r\n")) < 0:
+            buf += self._more(recv)
+        head = buf[:end]
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise ConnectionError(f"the server answered {head[:200]!r}")
+        at = head.lower().find(b"\r\ncontent-length:")
+        if at < 0:
+            raise ConnectionError("a response without Content-Length")
+        line_end = head.find(b"\r\n", at + 2)
+        length = int(head[at + 17:line_end if line_end > 0 else len(head)])
+        total = end + 4 + length
+        while len(buf) < total:
+            buf += self._more(recv)
+        self._buf = buf[total:]
+        return buf[end + 4:total]
+
+    @staticmethod
+    def _more(recv: Any) -> bytes:
+        chunk: bytes = recv(1 << 20)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        return chunk
 
     def close(self) -> None:
         self.sock.close()

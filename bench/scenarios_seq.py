@@ -2,8 +2,9 @@
 
 Two calls: ``query("RETURN 1")`` (the per-call overhead) and ``select("bench")`` (1,000 records
 of mixed types: record ids, a datetime, a decimal, a UUID, a duration, a NULL, nested objects and
-arrays: decoding cost). Every client runs in its own process; the null client (ws only) shows
-what the server and the loopback take on their own.
+arrays: decoding cost). Every client runs in its own process; the null client (pre-built
+frames over ws, pre-built requests over HTTP keep-alive) shows what the server and the loopback
+take on their own.
 """
 
 from __future__ import annotations
@@ -39,9 +40,7 @@ def run(report: Report, server: dict[str, Any], quick: bool) -> list[dict[str, A
     rounds = 2 if quick else 9
     plan = {"ret1": 5 if quick else 300, "select": 1 if quick else 6}
     for transport in ("ws", "http"):
-        clients = [OURS_SYNC, OURS_ASYNCIO, OURS_TRIO, SDK_BLOCKING, SDK_ASYNC]
-        if transport == "ws":
-            clients.append(NULL)
+        clients = [OURS_SYNC, OURS_ASYNCIO, OURS_TRIO, SDK_BLOCKING, SDK_ASYNC, NULL]
         url = server["ws_url"] if transport == "ws" else server["http_url"]
         workers = start_workers((name, dict(server, client=name, url=url)) for name in clients)
         try:
