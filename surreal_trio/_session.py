@@ -21,17 +21,21 @@ if TYPE_CHECKING:
 
 __all__ = ["Session", "Transaction"]
 
-#: How long cancelling a transaction may take when the ``async with`` block was cancelled.
+#: How long cancelling a transaction (or detaching a session) may take when the ``async with``
+#: block failed or was cancelled.
 _CANCEL_GRACE: Final = 5.0
 
 
 class Session(Methods):
     """An attached session (``new_session()``): its own namespace, database, auth and
-    variables on the client's connection. ``close_session()`` detaches it."""
+    variables on the client's connection. ``close_session()`` detaches it, and so does the
+    end of an ``async with await db.new_session() as session:`` block (also when the block
+    raised or was cancelled)."""
 
     def __init__(self, driver: Driver, session_id: UUID) -> None:
         self._driver = driver
         self._session = session_id
+        self._closed = False
 
     @property
     def session_id(self) -> UUID:
@@ -45,8 +49,25 @@ class Session(Methods):
         return await self._driver.call(call, session=self._session)
 
     async def close_session(self) -> None:
-        """Detach the session (its live queries end)."""
+        """Detach the session (its live queries end). Closing it again does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         await self._call(calls.detach())
+
+    async def __aenter__(self) -> Session:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        if exc_type is None:
+            await self.close_session()
+            return
+        # The block failed or was cancelled: a bounded, shielded detach whose own failure
+        # does not hide the block's exception.
+        with (trio.CancelScope(shield=True), trio.move_on_after(_CANCEL_GRACE),
+              contextlib.suppress(Exception)):
+            await self.close_session()
 
     async def begin_transaction(self) -> Transaction:
         """Begin a transaction in this session (3.x WebSocket)."""

@@ -110,3 +110,38 @@ async def test_many_sessions_concurrently(surreal_db: DbInfo) -> None:
         for i in range(16):
             nursery.start_soon(work, db, i)
     assert results == {i: i for i in range(16)}
+
+
+@guard()
+async def test_async_with_detaches_the_session_at_the_end_of_the_block(
+        surreal_db: DbInfo) -> None:
+    target = target_for("ws", surreal_db)
+    async with target.client() as db:
+        async with await db.new_session() as session:
+            await session.signin(target.options["auth"])
+            assert await session.query("RETURN 1") == [1]
+        with pytest.raises(LocalProtocolError, match="unknown session"):
+            await session.ping()
+        await session.close_session()  # already detached: nothing to do
+
+        # A failing block detaches too, and its own exception is what propagates.
+        failing = await db.new_session()
+
+        async def fail_inside() -> None:
+            async with failing:
+                await failing.signin(target.options["auth"])
+                raise ZeroDivisionError
+
+        with pytest.raises(ZeroDivisionError):
+            await fail_inside()
+        with pytest.raises(LocalProtocolError, match="unknown session"):
+            await failing.ping()
+
+        # So does a cancelled one; the client stays usable.
+        with trio.move_on_after(0.2) as scope:
+            async with await db.new_session() as cancelled:
+                await trio.sleep_forever()
+        assert scope.cancelled_caught
+        with pytest.raises(LocalProtocolError, match="unknown session"):
+            await cancelled.ping()
+        assert await db.query("RETURN 2") == [2]
