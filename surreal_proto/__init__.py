@@ -8,6 +8,9 @@ sent and the events it produced. The adapters ``surreal_sync``, ``surreal_asynci
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from ._datetime import Datetime
 from ._duration import Duration
 from ._errors import (
@@ -57,7 +60,7 @@ from ._recordid import RecordID, RecordIdKey, StringRecordID, Table
 from ._values import NULL, File, Future, NullType, SurrealSet, Tagged
 
 # isort: split
-# --- core: the connection, its state, the RPC layer and events (issue 4) ---------------------
+# --- core: the events; the rest loads on first use (below) ------------------------------------
 from ._events import (
     AnyEvent,
     Connected,
@@ -74,45 +77,94 @@ from ._events import (
     RequestTimedOut,
     ResponseReceived,
 )
-from ._rpc import DEFAULT_TIMEOUT, RpcLayer, Timeout
-from ._state import ConnectionState
-from ._ws import DEFAULT_MAX_MESSAGE_SIZE, WebSocketConnection
 
-# isort: split
-# --- the other transports, sessions, auth, URLs, results, and the client engine ----------------
-from . import _calls as calls
-from ._auth import Tokens
-from ._client import ClientEngine
-from ._client_events import (
-    AuthenticationLost,
-    CallFailed,
-    CallId,
-    CallSucceeded,
-    CancelHttpRequest,
-    ClientEvent,
-    ClientState,
-    CloseLink,
-    InsecureTransportDetected,
-    NotificationsQueued,
-    OpenLink,
-    PrepareNeeded,
-    ProviderNeeded,
-    ReconnectPolicy,
-    ReconnectScheduled,
-    SessionRestoreFailed,
-    StateChanged,
-    SubscriptionEnded,
-)
-from ._embedded import EmbeddedConnection, EmbeddedMessage
-from ._http import HttpRequest, build_rpc_request, parse_rpc_response
-from ._http_connection import HttpConnection
-from ._http_context import HttpContext
-from ._http_requests import HttpRequestConnection
-from ._results import StatementResult, parse_query_result, query_values
-from ._session import SessionTracker
-from ._subscriptions import LiveNotification, Subscription, SubscriptionView
-from ._url import Endpoint, parse_url
-from ._version import ServerVersion
+if TYPE_CHECKING:
+    # --- the connection, its state and the RPC layer (issue 4) -----------------------------
+    from ._rpc import DEFAULT_TIMEOUT, RpcLayer, Timeout
+    from ._state import ConnectionState
+    from ._ws import DEFAULT_MAX_MESSAGE_SIZE, WebSocketConnection
+
+    # isort: split
+    # --- the other transports, sessions, auth, URLs, results, and the client engine -------
+    from . import _calls as calls
+    from ._auth import Tokens
+    from ._client import ClientEngine
+    from ._client_events import (
+        AuthenticationLost,
+        CallFailed,
+        CallId,
+        CallSucceeded,
+        CancelHttpRequest,
+        ClientEvent,
+        ClientState,
+        CloseLink,
+        InsecureTransportDetected,
+        NotificationsQueued,
+        OpenLink,
+        PrepareNeeded,
+        ProviderNeeded,
+        ReconnectPolicy,
+        ReconnectScheduled,
+        SessionRestoreFailed,
+        StateChanged,
+        SubscriptionEnded,
+    )
+    from ._embedded import EmbeddedConnection, EmbeddedMessage
+    from ._http import HttpRequest, build_rpc_request, parse_rpc_response
+    from ._http_connection import HttpConnection
+    from ._http_context import HttpContext
+    from ._http_requests import HttpRequestConnection
+    from ._results import StatementResult, parse_query_result, query_values
+    from ._session import SessionTracker
+    from ._subscriptions import LiveNotification, Subscription, SubscriptionView
+    from ._url import Endpoint, parse_url
+    from ._version import ServerVersion
+
+#: Where each name of the connection layer and the client engine lives. They are imported on
+#: first access (PEP 562): ``import surreal_proto`` costs only the value types, the errors and
+#: the events, and a program that drives one transport never loads the others' modules.
+_LAZY: dict[str, str] = {
+    "DEFAULT_TIMEOUT": "_rpc", "RpcLayer": "_rpc", "Timeout": "_rpc",
+    "ConnectionState": "_state",
+    "DEFAULT_MAX_MESSAGE_SIZE": "_ws", "WebSocketConnection": "_ws",
+    "calls": "_calls",
+    "Tokens": "_auth",
+    "ClientEngine": "_client",
+    **dict.fromkeys((
+        "AuthenticationLost", "CallFailed", "CallId", "CallSucceeded", "CancelHttpRequest",
+        "ClientEvent", "ClientState", "CloseLink", "InsecureTransportDetected",
+        "NotificationsQueued", "OpenLink", "PrepareNeeded", "ProviderNeeded", "ReconnectPolicy",
+        "ReconnectScheduled", "SessionRestoreFailed", "StateChanged", "SubscriptionEnded",
+    ), "_client_events"),
+    "EmbeddedConnection": "_embedded", "EmbeddedMessage": "_embedded",
+    "HttpRequest": "_http", "build_rpc_request": "_http", "parse_rpc_response": "_http",
+    "HttpConnection": "_http_connection",
+    "HttpContext": "_http_context",
+    "HttpRequestConnection": "_http_requests",
+    "StatementResult": "_results", "parse_query_result": "_results", "query_values": "_results",
+    "SessionTracker": "_session",
+    "LiveNotification": "_subscriptions", "Subscription": "_subscriptions",
+    "SubscriptionView": "_subscriptions",
+    "Endpoint": "_url", "parse_url": "_url",
+    "ServerVersion": "_version",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a name of :data:`_LAZY` from its module on first access, and keep it here."""
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = import_module(f"{__name__}.{module_name}")
+    value = module if name == "calls" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The module's names, including those not imported yet."""
+    return sorted({*globals(), *_LAZY})
+
 
 __version__ = "0.1.0"
 

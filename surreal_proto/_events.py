@@ -1,7 +1,9 @@
 """The events the core produces, and the record of a request that is waiting for its reply.
 
-Events are frozen, slotted, keyword-only dataclasses with past-tense names. They all derive from
-:class:`Event`, and :data:`AnyEvent` is the union of the concrete ones, so a driver can write::
+Events are frozen, slotted, keyword-only records with past-tense names (they behave as
+``@dataclass(frozen=True, slots=True, kw_only=True)`` classes do, :mod:`._record`). They all
+derive from :class:`Event`, and :data:`AnyEvent` is the union of the concrete ones, so a driver
+can write::
 
     for event in conn.events():
         match event:
@@ -20,11 +22,11 @@ situations.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 from uuid import UUID
 
 from ._errors import RemoteProtocolError, ServerError, SurrealError, SurrealTimeoutError
+from ._record import Record, _set
 
 __all__ = [
     "AnyEvent",
@@ -46,52 +48,75 @@ __all__ = [
 #: A request id: the ``id`` of the envelope (``protocol.md`` §2.4). One connection uses one type.
 RequestId: TypeAlias = int | str
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PendingRequest:
+
+class PendingRequest(Record):
     """A request that has been started and has no outcome yet (a snapshot, not live state).
 
     The session tracker uses these to decide, after a link loss, which calls are safe to retry
     (never sent, or unable to change data) and which must fail with ``OutcomeUnknownError``.
     """
 
+    __slots__ = ("method", "params", "request_id", "sent", "session", "txn")
+    _hidden = frozenset({"params"})
+
     request_id: RequestId
     """The envelope ``id``."""
     method: str
     """The RPC method name (``protocol.md`` §4)."""
-    params: Sequence[Any] = field(repr=False)
+    params: Sequence[Any]
     """The positional params as sent. May hold credentials: kept out of ``repr``; never log
     or show them."""
-    session: UUID | None = None
+    session: UUID | None
     """The ``session`` envelope field (3.x attached session), or ``None`` for the default."""
-    txn: UUID | None = None
+    txn: UUID | None
     """The ``txn`` envelope field (3.x transaction), or ``None``."""
-    sent: bool = True
+    sent: bool
     """``False`` while the request waits in the queue for the handshake to finish: the server
     has certainly not seen it, so it is always safe to re-send."""
 
+    def __init__(self, *, request_id: RequestId, method: str, params: Sequence[Any],
+                 session: UUID | None = None, txn: UUID | None = None,
+                 sent: bool = True) -> None:
+        _set(self, "request_id", request_id)
+        _set(self, "method", method)
+        _set(self, "params", params)
+        _set(self, "session", session)
+        _set(self, "txn", txn)
+        _set(self, "sent", sent)
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Event:
+
+class Event(Record):
     """Base class of every event the core produces."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+
 class Connected(Event):
     """The connection is open: the WebSocket handshake finished (requests queued while
     connecting are now sent), or ``connect()`` was called on a transport without a handshake
     (HTTP, the embedded engine)."""
 
+    __slots__ = ("extensions", "headers", "subprotocol")
+
     subprotocol: str
     """The negotiated subprotocol; always ``"cbor"``."""
-    extensions: tuple[str, ...] = ()
+    extensions: tuple[str, ...]
     """Negotiated WebSocket extensions; always empty (we never offer permessage-deflate)."""
-    headers: tuple[tuple[bytes, bytes], ...] = ()
+    headers: tuple[tuple[bytes, bytes], ...]
     """The other headers of the server's ``101`` response, names lower-cased."""
 
+    def __init__(self, *, subprotocol: str, extensions: tuple[str, ...] = (),
+                 headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+        _set(self, "subprotocol", subprotocol)
+        _set(self, "extensions", extensions)
+        _set(self, "headers", headers)
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+
 class ResponseReceived(Event):
     """A request succeeded (``{id, result}``, ``protocol.md`` §2.5). Resolve its waiter."""
+
+    __slots__ = ("method", "params", "request_id", "result", "session")
+    _hidden = _uncompared = frozenset({"params"})
 
     request_id: RequestId
     """The id returned by ``send_request``."""
@@ -99,15 +124,22 @@ class ResponseReceived(Event):
     """The request's method, so drivers can shape the result without a lookup."""
     result: Any
     """The decoded ``result`` value."""
-    session: UUID | None = None
+    session: UUID | None
     """The attached session the request ran in: its ``session`` envelope field (which 3.x
     echoes), else ``None`` for the default session."""
-    params: Sequence[Any] = field(default=(), repr=False, compare=False)
+    params: Sequence[Any]
     """The request's params as sent, for the session tracker (``on_success(method, params,
     session, result, now)``). May hold credentials: kept out of ``repr`` and ``==``."""
 
+    def __init__(self, *, request_id: RequestId, method: str, result: Any,
+                 session: UUID | None = None, params: Sequence[Any] = ()) -> None:
+        _set(self, "request_id", request_id)
+        _set(self, "method", method)
+        _set(self, "result", result)
+        _set(self, "session", session)
+        _set(self, "params", params)
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+
 class ErrorReceived(Event):
     """A request failed on the server (``{id, error}``, ``protocol.md`` §2.5, §6), or with an
     answer of the same meaning: an HTTP status SurrealDB gives (401, 403, 413...), an embedded
@@ -116,20 +148,30 @@ class ErrorReceived(Event):
     This is data, not a broken connection: raise ``error`` to the caller that waits.
     """
 
+    __slots__ = ("error", "method", "params", "request_id", "session")
+    _hidden = _uncompared = frozenset({"params"})
+
     request_id: RequestId
     """The id returned by ``send_request``."""
     method: str
     """The request's method."""
     error: ServerError
     """The typed error built by :func:`~surreal_proto.server_error_from_wire` (2.x and 3.x)."""
-    session: UUID | None = None
+    session: UUID | None
     """The attached session the request ran in (see :class:`ResponseReceived`)."""
-    params: Sequence[Any] = field(default=(), repr=False, compare=False)
+    params: Sequence[Any]
     """The request's params as sent, for the session tracker's ``on_error``. Kept out of
     ``repr`` and ``==``."""
 
+    def __init__(self, *, request_id: RequestId, method: str, error: ServerError,
+                 session: UUID | None = None, params: Sequence[Any] = ()) -> None:
+        _set(self, "request_id", request_id)
+        _set(self, "method", method)
+        _set(self, "error", error)
+        _set(self, "session", session)
+        _set(self, "params", params)
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+
 class RequestTimedOut(Event):
     """A request's deadline passed. The core forgot it: a late reply is dropped silently.
 
@@ -137,13 +179,22 @@ class RequestTimedOut(Event):
     may still have run on the server.
     """
 
+    __slots__ = ("method", "request_id", "timeout")
+    _uncompared = frozenset({"timeout"})
+
     request_id: RequestId
     """The id returned by ``send_request``."""
     method: str
     """The request's method."""
-    timeout: float | None = field(default=None, compare=False)
+    timeout: float | None
     """The timeout that ran out, in seconds (``None`` if unknown). Kept out of ``==``: events
     compare by request, as the other outcomes do."""
+
+    def __init__(self, *, request_id: RequestId, method: str,
+                 timeout: float | None = None) -> None:
+        _set(self, "request_id", request_id)
+        _set(self, "method", method)
+        _set(self, "timeout", timeout)
 
     @property
     def error(self) -> SurrealTimeoutError:
@@ -155,11 +206,12 @@ class RequestTimedOut(Event):
             " reply is dropped; a write may still have run on the server)")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class RequestFailed(Event):
     """A request will get no reply: the connection ended while it was pending, its reply was
     malformed (an unreadable HTTP body or embedded reply), or the answer did not come from
     SurrealDB (an HTTP 404 from a proxy). Fail the waiter with ``error``."""
+
+    __slots__ = ("error", "method", "request_id")
 
     request_id: RequestId
     """The id returned by ``send_request``."""
@@ -170,10 +222,16 @@ class RequestFailed(Event):
     connection ended); :class:`~surreal_proto.RemoteProtocolError` for a malformed reply;
     :class:`~surreal_proto.HandshakeError` for an HTTP status that is not SurrealDB's."""
 
+    def __init__(self, *, request_id: RequestId, method: str, error: SurrealError) -> None:
+        _set(self, "request_id", request_id)
+        _set(self, "method", method)
+        _set(self, "error", error)
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+
 class LiveNotificationReceived(Event):
     """A live query reported a change (``protocol.md`` §8.2). Route it by ``live_id``."""
+
+    __slots__ = ("action", "live_id", "record", "result", "session")
 
     live_id: UUID
     """The live query's UUID (``result.id`` on the wire)."""
@@ -183,14 +241,23 @@ class LiveNotificationReceived(Event):
     """The id of the changed record; ``None`` on 1.x servers, which do not send it."""
     result: Any
     """The record (after the change; before it for DELETE), or JSON-Patch ops in DIFF mode."""
-    session: UUID | None = None
+    session: UUID | None
     """The attached session the live query belongs to (3.x top-level ``session``), else
     ``None``."""
 
+    def __init__(self, *, live_id: UUID, action: str, record: Any, result: Any,
+                 session: UUID | None = None) -> None:
+        _set(self, "live_id", live_id)
+        _set(self, "action", action)
+        _set(self, "record", record)
+        _set(self, "result", result)
+        _set(self, "session", session)
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+
 class LiveQueryEnded(Event):
     """A live query will send nothing more. End its subscription."""
+
+    __slots__ = ("live_id", "reason")
 
     live_id: UUID
     """The live query's UUID."""
@@ -199,22 +266,31 @@ class LiveQueryEnded(Event):
     ``KILL`` or ``REMOVE TABLE``, §8.2), ``"reset"`` or ``"detach"`` (its session was reset or
     detached, §8.1), ``"closed"`` (the connection ended)."""
 
+    def __init__(self, *, live_id: UUID, reason: str) -> None:
+        _set(self, "live_id", live_id)
+        _set(self, "reason", reason)
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+
 class ProtocolViolation(Event):
     """The server sent one message we could not use (undecodable CBOR in a valid frame, a
     non-map message, a reply with an unknown id, an id-less error, ``protocol.md`` §2.6). The
     message was skipped and the connection stays usable. Log it."""
 
+    __slots__ = ("error",)
+
     error: RemoteProtocolError
     """What was wrong. For an id-less error its ``__cause__`` is the server's error."""
 
+    def __init__(self, *, error: RemoteProtocolError) -> None:
+        _set(self, "error", error)
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+
 class ConnectionClosed(Event):
     """The connection is over; this is the last event. Flush ``data_to_send()`` one last time,
     then close the transport. Every pending request got :class:`RequestFailed` and every live
     query :class:`LiveQueryEnded` just before this event."""
+
+    __slots__ = ("code", "error", "reason", "unanswered")
 
     code: int
     """The WebSocket close code: the server's if it sent a Close frame (``1005`` when it sent
@@ -223,17 +299,24 @@ class ConnectionClosed(Event):
     did not complete. HTTP and the embedded engine use the same codes: ``1000`` for an orderly
     end (``close()``, keep-alive ended), ``1002`` broken framing, ``1006`` lost mid-exchange,
     ``1009`` reply too large."""
-    reason: str = ""
+    reason: str
     """The close reason text, if any."""
-    error: SurrealError | None = None
+    error: SurrealError | None
     """``None`` when the caller asked for the close; otherwise why the connection ended:
     :class:`~surreal_proto.HandshakeError` (refused upgrade; the message includes the server's
     plain-text body), :class:`~surreal_proto.RemoteProtocolError` (broken framing),
     :class:`~surreal_proto.ConnectionClosedError` (the server closed, the link dropped, a
     keepalive ping went unanswered, a message was too big)."""
-    unanswered: tuple[PendingRequest, ...] = ()
+    unanswered: tuple[PendingRequest, ...]
     """The requests that were pending when the connection ended, in the order they were
     started: what the session tracker classifies for a reconnect."""
+
+    def __init__(self, *, code: int, reason: str = "", error: SurrealError | None = None,
+                 unanswered: tuple[PendingRequest, ...] = ()) -> None:
+        _set(self, "code", code)
+        _set(self, "reason", reason)
+        _set(self, "error", error)
+        _set(self, "unanswered", unanswered)
 
 
 #: The four outcomes of a request, one per request (``ResponseReceived``, ``ErrorReceived``,

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import random
-import ssl as ssl_module
 import time
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from surreal_proto import (
     DEFAULT_MAX_MESSAGE_SIZE,
@@ -22,6 +21,9 @@ from surreal_proto import calls as c
 from ._driver import Driver
 from ._methods import Methods
 from ._session import Session
+
+if TYPE_CHECKING:
+    import ssl as ssl_module  # loaded by the caller who passes a context; wss loads it itself
 
 __all__ = ["Surreal"]
 

@@ -10,6 +10,9 @@ is used under the driver's lock only.
 Sockets are left non-blocking once open: the driver only reads a socket after ``select``
 said it is readable (or TLS holds decrypted bytes), and :func:`send_all` waits for
 writability itself, at most ``stall`` seconds without progress.
+
+:mod:`ssl` is imported by the first TLS link (:func:`open_stream`): a client of ``ws://`` or
+``http://`` URLs never loads it.
 """
 
 from __future__ import annotations
@@ -17,11 +20,16 @@ from __future__ import annotations
 import contextlib
 import selectors
 import socket
-import ssl
 import time
-from typing import Any, Final
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Final
 
-from surreal_proto import ConnectionClosedError, HttpRequest, OpenLink
+from surreal_proto import ConnectionClosedError, OpenLink
+
+if TYPE_CHECKING:
+    import ssl
+
+    from surreal_proto import HttpRequest
 
 __all__ = ["Link", "Links", "close_quietly", "exchange", "open_embedded", "open_stream",
            "read_available", "send_all", "tls_pending"]
@@ -30,8 +38,11 @@ __all__ = ["Link", "Links", "close_quietly", "exchange", "open_embedded", "open_
 _CHUNK: Final = 256 * 1024
 #: Upper bound of what one read round takes from one socket (fairness between links).
 _ROUND_LIMIT: Final = 4 * 1024 * 1024
-_WOULD_BLOCK: Final = (BlockingIOError, InterruptedError, ssl.SSLWantReadError,
-                       ssl.SSLWantWriteError)
+#: What a non-blocking ``recv``/``send`` raises for "not now"; :func:`_tls` adds the two TLS
+#: ones.
+_WOULD_BLOCK: tuple[type[Exception], ...] = (BlockingIOError, InterruptedError)
+#: The :mod:`ssl` module once a TLS link was opened.
+_ssl: ModuleType | None = None
 #: poll() or select(): no file descriptor of its own to leak.
 _Selector: Final[type[selectors.BaseSelector]] = getattr(
     selectors, "PollSelector", selectors.SelectSelector)
@@ -79,7 +90,7 @@ class Links:
                 end.setblocking(False)
             self._selector.register(self._wake[0], selectors.EVENT_READ, None)
         for link in self.by_id.values():
-            if link.stream is not None and not link.registered:
+            if not link.registered and link.stream is not None:
                 self._selector.register(link.stream, selectors.EVENT_READ, link)
                 link.registered = True
         self._woken = False
@@ -131,13 +142,25 @@ def open_stream(event: OpenLink, context: ssl.SSLContext | None,
         if sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if event.tls:
-            ctx = context if context is not None else ssl.create_default_context()
+            tls = _tls()
+            ctx = context if context is not None else tls.create_default_context()
             sock = ctx.wrap_socket(sock, server_hostname=event.server_hostname)
         sock.setblocking(False)
     except BaseException:
         sock.close()
         raise
     return sock
+
+
+def _tls() -> ModuleType:
+    """Import :mod:`ssl` (for the first TLS link) and let reads and writes expect its errors."""
+    global _ssl, _WOULD_BLOCK
+    import ssl
+
+    _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError,
+                    ssl.SSLWantWriteError)
+    _ssl = ssl
+    return ssl
 
 
 def open_embedded(url: str) -> Any:
@@ -206,7 +229,7 @@ def read_available(sock: socket.socket) -> bytes | None:
 
 def tls_pending(sock: socket.socket) -> bool:
     """TLS holds decrypted bytes that ``select`` cannot see."""
-    return isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
+    return _ssl is not None and isinstance(sock, _ssl.SSLSocket) and sock.pending() > 0
 
 
 def send_all(sock: socket.socket, data: bytes, stall: float) -> None:

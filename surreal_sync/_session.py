@@ -4,7 +4,6 @@ session / transaction id; the engine does the rest."""
 
 from __future__ import annotations
 
-import logging
 from types import TracebackType
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -12,6 +11,7 @@ from uuid import UUID
 from surreal_proto import SurrealError
 from surreal_proto import calls as c
 
+from ._log import ClientLogger
 from ._methods import DataMethods, Methods
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Session", "Transaction"]
 
-log = logging.getLogger("surreal_sync")
+log = ClientLogger("surreal_sync")
 
 
 class Session(Methods):
