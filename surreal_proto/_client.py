@@ -108,7 +108,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 
 from . import _methods as m
@@ -138,7 +138,7 @@ from ._http_requests import HttpRequestConnection
 from ._rpc import DEFAULT_TIMEOUT, Timeout
 from ._subscriptions import Subscription
 from ._url import parse_url
-from ._version import ServerVersion, check_supported
+from ._version import RESTRICTED_METHODS, ServerVersion, check_supported
 from ._ws import DEFAULT_MAX_MESSAGE_SIZE, WebSocketConnection
 
 __all__ = ["DEFAULT_HTTP_POOL_SIZE", "DEFAULT_LIVE_QUEUE_SIZE", "ClientEngine"]
@@ -147,6 +147,11 @@ __all__ = ["DEFAULT_HTTP_POOL_SIZE", "DEFAULT_LIVE_QUEUE_SIZE", "ClientEngine"]
 DEFAULT_HTTP_POOL_SIZE = 4
 #: Notifications each live-query subscription holds before dropping the oldest.
 DEFAULT_LIVE_QUEUE_SIZE = 1024
+
+
+#: Methods :meth:`ClientEngine.start` checks or rewrites (``_resolve``); any other call
+#: without a session, a transaction or remembered tokens goes as it is.
+_RESOLVED: Final = RESTRICTED_METHODS | {HEALTH, IMPORT, EXPORT}
 
 
 def _half() -> float:
@@ -311,10 +316,13 @@ class ClientEngine(_SetupEngine):
             EncodingError: ``refresh()``'s remembered pair is incomplete.
         """
         name = call.method
-        call = self._resolve(call, session, txn)
+        if (session is not None or txn is not None or name in _RESOLVED
+                or call.remembered_tokens):
+            call = self._resolve(call, session, txn)
         seconds = self._timeout if timeout is DEFAULT_TIMEOUT else timeout
         rec = self._new_rec(call, session, seconds, now, setup=setup)
-        rec.name = PUBLIC_NAMES.get(name, name)
+        if call.method != name:  # resolved (health): the user knows it by its own name
+            rec.name = PUBLIC_NAMES.get(name, name)
         state = self._state
         if call.local and state is ClientState.OPEN:
             self._complete(rec, None)
@@ -328,6 +336,7 @@ class ClientEngine(_SetupEngine):
         return rec.call_id
 
     def _resolve(self, call: Call, session: UUID | None, txn: UUID | None) -> Call:
+        # What start() does for a call that is not plain (see _RESOLVED).
         transport = self._transport
         method = call.method
         check_supported(method, transport=transport, server_version=self._server_version,
@@ -517,10 +526,13 @@ class ClientEngine(_SetupEngine):
     def data_to_send(self, link_id: int) -> bytes:
         """Take the bytes to write to a link (possibly empty; also a closed link's last
         bytes, for ``CloseLink``)."""
-        if link_id not in self._links:
+        link = self._links.get(link_id)
+        if link is None:
             return self._final_out.pop(link_id, b"")
-        conn = self._stream(link_id)
-        return b"" if conn is None else conn.data_to_send()
+        conn = link.conn
+        if isinstance(conn, WebSocketConnection | HttpConnection):
+            return conn.data_to_send()
+        return b""
 
     def messages_to_send(self, link_id: int) -> list[EmbeddedMessage]:
         """Take the requests to execute on an embedded link (see the module docstring)."""
@@ -592,23 +604,23 @@ class ClientEngine(_SetupEngine):
         """When :meth:`handle_timeout` next has work (call deadlines, link timers, connect
         deadlines, reconnect backoff, session renewal), or ``None``. Re-read after each
         flush."""
-        times = []
+        # Adapters call this after every flush: a running minimum, no lists.
         first = self._next_call_deadline()
-        if first is not None:
-            times.append(first)
         for link in self._links.values():
-            if link.connect_deadline is not None:
-                times.append(link.connect_deadline)
+            at = link.connect_deadline
+            if at is not None and (first is None or at < first):
+                first = at
             if link.conn is not None:
-                deadline = link.conn.next_deadline()
-                if deadline is not None:
-                    times.append(deadline)
-        if self._reconnect_at is not None:
-            times.append(self._reconnect_at)
-        renewal = self._renewal_deadline()
-        if renewal is not None:
-            times.append(renewal)
-        return min(times, default=None)
+                at = link.conn.next_deadline()
+                if at is not None and (first is None or at < first):
+                    first = at
+        at = self._reconnect_at
+        if at is not None and (first is None or at < first):
+            first = at
+        at = self._renewal_deadline()
+        if at is not None and (first is None or at < first):
+            first = at
+        return first
 
     def _renewal_deadline(self) -> float | None:
         if self._state is not ClientState.OPEN or self._transport == "http":

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import re
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
@@ -68,15 +69,16 @@ from ._url import Endpoint
 from ._version import ServerVersion
 from ._ws import WebSocketConnection
 
-if TYPE_CHECKING:
-    from ._events import AnyEvent
-
 __all__ = ["PUBLIC_NAMES", "Owner", "_EngineBase", "_Rec"]
 
 _log: Final = LazyLogger("surreal_proto.client")
 
 #: Auth successes after which the session expiry is learnt (``protocol.md`` §7.8 step 2).
 _AUTH_SUCCESS: Final = frozenset({"signin", "signup", "authenticate", "refresh"})
+
+#: Finds a query that may start a live query (``LIVE SELECT``): its subscriptions are made
+#: at once (case-insensitive search, no upper-cased copy of the text).
+_LIVE: Final = re.compile("live", re.IGNORECASE)
 
 #: Pseudo-methods as the user knows them.
 PUBLIC_NAMES: Final = {IMPORT: "import_", EXPORT: "export", "/health": "health"}
@@ -248,7 +250,7 @@ class _EngineBase:
         except SurrealError as error:
             self._failed(rec, error)
         else:
-            self._emit(CallSucceeded(call_id=rec.call_id, value=value))
+            self._events.append(CallSucceeded(call_id=rec.call_id, value=value))
 
     def _fail(self, rec: _Rec, error: SurrealError, now: float) -> None:
         self._calls.pop(rec.call_id, None)
@@ -401,8 +403,10 @@ class _EngineBase:
 
     def _drain(self, now: float) -> None:
         """Move queued calls onto links and process the links' events until nothing moves."""
+        handlers = self._handlers
         while True:
-            self._pump(now)
+            if self._urgent or self._queue:
+                self._pump(now)
             busy = False
             for link in list(self._links.values()):
                 conn = link.conn
@@ -412,12 +416,9 @@ class _EngineBase:
                 if events:
                     busy = True
                     for event in events:
-                        self._on_event(link, event, now)
+                        handlers[type(event)](self, link, event, now)
             if not busy:
                 return
-
-    def _on_event(self, link: Link, event: AnyEvent, now: float) -> None:
-        self._handlers[type(event)](self, link, event, now)
 
     def _on_response(self, link: Link, event: ResponseReceived, now: float) -> None:
         rec = link.requests.pop(event.request_id, None)
@@ -489,11 +490,11 @@ class _EngineBase:
             rec.owner(rec, raw, None, now)
             return
         method = rec.method
-        ended = self._tracker.on_success(method, rec.params, rec.session, raw, self._wall(now))
+        ended = self._tracker.on_success(method, rec.params, rec.session, raw, now + self._offset)
         for live_id in ended.live_queries:
             self._end_live(live_id, method if method in ("detach", "reset") else "kill")
         if self._transport == "ws" and (
-                method == "live" or (method == "query" and "LIVE" in rec.params[0].upper())):
+                method == "live" or (method == "query" and _LIVE.search(rec.params[0]))):
             self._sync_subs(rec.session, now)
         elif method in _AUTH_SUCCESS:
             self._after_auth(rec.session, now)

@@ -96,9 +96,12 @@ class BaseConnection(RpcMethods):
 
     def events(self) -> list[AnyEvent]:
         """Take the events produced so far, oldest first. Call after sending the output."""
-        events = self._events[:]
-        self._events.clear()
-        return events
+        events = self._events
+        if not events:
+            return []
+        taken = events[:]
+        events.clear()
+        return taken
 
     # ------------------------------------------------------------------ caller actions
 
@@ -226,15 +229,20 @@ class StreamConnection(BaseConnection):
     def data_to_send(self) -> bytes:
         """Take the bytes to write to the transport (possibly empty). Call after every input
         or send; write them before handling ``events()``."""
-        data = bytes(self._out)
-        self._out.clear()
+        out = self._out
+        if not out:
+            return b""
+        data = bytes(out)
+        out.clear()
         return data
 
     def _accept_data(self, data: bytes) -> bool:
         # The start of receive_data: raise for misuse; True when there are bytes to parse.
         if self._eof:
             raise LocalProtocolError("receive_data() after receive_eof()")
-        if self._machine.process(Input.RECEIVE_DATA) is ConnectionState.CLOSED:
+        machine = self._machine
+        if (machine.state is not ConnectionState.OPEN  # OPEN stays OPEN on RECEIVE_DATA
+                and machine.process(Input.RECEIVE_DATA) is ConnectionState.CLOSED):
             _log.debug("discarding %d bytes received after the connection ended", len(data))
             return False
         return bool(data)  # b"" would mean end of stream to h11; EOF is receive_eof()

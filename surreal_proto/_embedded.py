@@ -98,11 +98,12 @@ class EmbeddedConnection(BaseConnection):
         """Take the requests to execute, oldest first (abandoned or timed-out ones are left
         out). Execute each and report its reply with :meth:`receive_message` or its
         exception with :meth:`receive_failure`."""
-        taken = [m for m in self._outbox if self._rpc.is_pending(m.request_id)]
-        self._outbox.clear()
-        for message in taken:
-            self._rpc.mark_sent(message.request_id)
-        return taken
+        outbox = self._outbox
+        if not outbox:
+            return []
+        self._outbox = []
+        mark_sent = self._rpc.mark_sent
+        return [m for m in outbox if mark_sent(m.request_id)]
 
     # ------------------------------------------------------------------ caller actions
 
@@ -135,7 +136,9 @@ class EmbeddedConnection(BaseConnection):
         Raises:
             LocalProtocolError: before ``connect()``.
         """
-        if self._machine.process(Input.RECEIVE_DATA) is ConnectionState.CLOSED:
+        machine = self._machine
+        if (machine.state is not ConnectionState.OPEN  # OPEN stays OPEN on RECEIVE_DATA
+                and machine.process(Input.RECEIVE_DATA) is ConnectionState.CLOSED):
             _log.debug("discarding a reply received after the connection ended")
             return
         self._rpc.receive_message(reply, now, request_id=request_id)

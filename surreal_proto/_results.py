@@ -129,6 +129,19 @@ def query_values(raw: Any) -> list[Any]:
             cause: the message names the first *other* failure when there is one.
         RemoteProtocolError: ``raw`` is malformed.
     """
+    if type(raw) is list:
+        # Every statement a well-formed OK map: the values, without StatementResult objects.
+        values = []
+        for item in raw:
+            if type(item) is not dict or item.get("status") != "OK":
+                break
+            kind = item.get("type")
+            if type(item.get("time", "")) is not str or (kind is not None
+                                                        and type(kind) is not str):
+                break
+            values.append(item.get("result"))
+        else:
+            return values
     statements = parse_query_result(raw)
     failed = [(i, s.error) for i, s in enumerate(statements, 1) if s.error is not None]
     if not failed:

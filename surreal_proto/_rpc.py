@@ -270,11 +270,15 @@ class RpcLayer:
         if timeout is not None:
             heapq.heappush(self._deadlines, (now + timeout, seq, request_id))
 
-    def mark_sent(self, request_id: RequestId) -> None:
-        """Record that a queued request's envelope went out (see ``sent`` above)."""
+    def mark_sent(self, request_id: RequestId) -> bool:
+        """Record that a queued request's envelope went out (see ``sent`` above). Returns
+        whether it still waits for an outcome (``False``: abandoned or timed out meanwhile,
+        so it must not go out)."""
         pending = self._pending.get(request_id)
-        if pending is not None:
-            pending.sent = True
+        if pending is None:
+            return False
+        pending.sent = True
+        return True
 
     def abandon(self, request_id: RequestId) -> None:
         """Forget a request whose caller gave up (cancelled, sync deadline). No event follows;

@@ -36,7 +36,7 @@ from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
-from ._auth import wire_credentials
+from ._auth import AuthState, wire_credentials
 from ._errors import LocalProtocolError, SessionExpiredError, SurrealError, TokenExpiredError
 from ._expiry import AUTH_METHODS, RecoveryAction, RecoveryDecision, give_up_error, renew_at
 from ._replay import (
@@ -236,6 +236,17 @@ class SessionTracker(SessionStore):
         a = st.auth
         if not a.authenticated or st.renewing or st.renewal_failed:
             return None
+        # Asked after every call (next_deadline), so computed once per auth state.
+        memo = st.renewal_memo
+        if memo is not None and memo[0] is a and memo[1] == margin and memo[2] is by_token:
+            return memo[3]
+        at = self._renewal_time(a, st.key, margin, by_token)
+        st.renewal_memo = (a, margin, by_token, at)
+        return at
+
+    @staticmethod
+    def _renewal_time(a: AuthState, key: UUID | None, margin: float,
+                      by_token: bool) -> float | None:
         if by_token:
             exp, since = a.token_exp, a.token_received_at
         else:
@@ -243,7 +254,7 @@ class SessionTracker(SessionStore):
         if exp is None:
             return None
         at = exp - margin if since is None else renew_at(exp, since, margin)
-        if auth_call(a, st.key, at, margin, allow_token=not by_token,
+        if auth_call(a, key, at, margin, allow_token=not by_token,
                      purpose=Purpose.RENEW) is None:
             return None  # nothing to renew with: the expiry error will say so
         return at
@@ -291,8 +302,12 @@ class SessionTracker(SessionStore):
         """When the next proactive renewal is due (fold into ``next_deadline()``), or
         ``None``. Sessions with nothing to renew with never wake the timer."""
         m = self.margin if margin is None else margin
-        times = [self._renew_deadline(st, m, self._http) for st in self._sessions.values()]
-        found = [t for t in times if t is not None]
-        return min(found) if found else None
+        first = None
+        for st in self._sessions.values():
+            if st.auth.method is not None:  # authenticated (an anonymous one never renews)
+                at = self._renew_deadline(st, m, self._http)
+                if at is not None and (first is None or at < first):
+                    first = at
+        return first
 
 

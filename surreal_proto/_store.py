@@ -103,6 +103,10 @@ class SessionState:
     transactions: dict[UUID, None] = field(default_factory=dict)
     renewing: bool = False
     renewal_failed: bool = False
+    #: The tracker's last renewal deadline, ``(auth, margin, by_token, deadline)``: it
+    #: depends on nothing else, and ``auth`` is replaced whole on every change.
+    renewal_memo: tuple[AuthState, float, bool, float | None] | None = field(
+        default=None, init=False)
 
     def __repr__(self) -> str:
         return (f"SessionState(key={self.key!r}, namespace={self.namespace!r}, "
@@ -230,7 +234,7 @@ class SessionStore:
         Never raises for a result of an unexpected shape: it is ignored. Replies for a session
         that is no longer attached are ignored (except ``attach``).
         """
-        key = _key(session)
+        key = session if session is None else _key(session)
         state = self._sessions.get(key)
         if method == "attach":
             if key is not None and state is None:
@@ -240,7 +244,8 @@ class SessionStore:
         handler = self._handlers.get(method)
         if state is None or handler is None:
             return _NOTHING
-        return handler(state, tuple(params), result, now) or _NOTHING
+        args = params if type(params) is tuple else tuple(params)
+        return handler(state, args, result, now) or _NOTHING
 
     def _use(self, st: SessionState, params: tuple[Any, ...], result: Any, now: float) -> None:
         if isinstance(result, Mapping) and ("namespace" in result or "database" in result):
@@ -413,7 +418,8 @@ class SessionStore:
         if sql == SESSION_EXPIRY_SQL:
             self._learn_expiry(st, result, now)
             return None
-        kinds = [_statement_type(s, sql, len(result)) for s in result]
+        count = len(result)
+        kinds = [_statement_type(s, sql, count) for s in result]
         ended: list[UUID] = []
         if "kill" in kinds:
             # The killed id is in the text or the variables; forget the known ones named.
@@ -422,14 +428,15 @@ class SessionStore:
             if isinstance(variables, Mapping):
                 candidates += [u for v in variables.values() if (u := _as_uuid(v))]
             ended = [u for u in dict.fromkeys(candidates) if self.drop_live(u)]
-        for statement, kind in zip(result, kinds, strict=True):
-            live_id = _as_uuid(statement.get("result")) if kind == "live" else None
-            if live_id is not None:
-                # Only a lone LIVE SELECT can be re-run safely (§8.3): other statements of the
-                # same text might write again.
-                st.live_queries[live_id] = LiveSpec(
-                    method="query", params=params, session=st.key, original_id=live_id,
-                    restartable=len(result) == 1)
+        if "live" in kinds:
+            for statement, kind in zip(result, kinds, strict=True):
+                live_id = _as_uuid(statement.get("result")) if kind == "live" else None
+                if live_id is not None:
+                    # Only a lone LIVE SELECT can be re-run safely (§8.3): other statements of
+                    # the same text might write again.
+                    st.live_queries[live_id] = LiveSpec(
+                        method="query", params=params, session=st.key, original_id=live_id,
+                        restartable=count == 1)
         return Ended(live_queries=tuple(ended)) if ended else None
 
     def _learn_expiry(self, st: SessionState, result: Any, now: float) -> None:
@@ -467,13 +474,17 @@ class SessionStore:
 
 
 def _statement_type(statement: Any, sql: str, count: int) -> str | None:
-    # 3.x names it (§6.5 ``type``); 1.x/2.x do not: then a lone statement is judged by its
-    # first keyword.
-    if not isinstance(statement, Mapping) or statement.get("status") != "OK":
+    # 3.x names it (§6.5 ``type``: NONE for an ordinary statement); 1.x/2.x do not: then a
+    # lone statement is judged by its first keyword. (The exact type test first: decoded
+    # statements are dicts, and ABC checks are slow.)
+    if ((type(statement) is not dict and not isinstance(statement, Mapping))
+            or statement.get("status") != "OK"):
         return None
     kind = statement.get("type")
     if isinstance(kind, str):
         return kind.lower()
+    if "type" in statement:
+        return None
     match = _FIRST_WORD.match(sql)
     if count == 1 and match is not None and match[1].upper() in ("LIVE", "KILL"):
         return match[1].lower()

@@ -73,13 +73,11 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import logging
-import ssl
 import threading
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from uuid import UUID
 
 from surreal_proto import (
@@ -120,10 +118,14 @@ from ._links import (
     send_all,
     tls_pending,
 )
+from ._log import ClientLogger
+
+if TYPE_CHECKING:
+    import ssl
 
 __all__ = ["Driver"]
 
-log: Final = logging.getLogger("surreal_sync")
+log: Final = ClientLogger("surreal_sync")
 
 #: Set while the ``prepare`` callable runs in this thread: its calls start with setup=True.
 _IN_PREPARE: Final = contextvars.ContextVar("surreal_sync_in_prepare", default=False)
@@ -197,8 +199,11 @@ class Driver:
         """Run one call to completion in this thread; return its value or raise its error."""
         with self.lock:
             now = time.monotonic()
-            if self._reader is None and self._links.by_id:
-                self._read_idle(now)
+            if self._reader is None:
+                for link in self._links.by_id.values():
+                    if link.sock is not None:  # (the embedded engine has nothing to read)
+                        self._read_idle(now)
+                        break
             call_id = self.engine.start(call, session=session, txn=txn, now=now,
                                         setup=_IN_PREPARE.get())
             return self._await(call_id)
@@ -280,7 +285,10 @@ class Driver:
         self._waiters[call_id] = waiter
         try:
             self._flush()
-            self._wait(waiter, lambda: waiter.done, None)
+            if not waiter.done:
+                self._wait(waiter, lambda: waiter.done, None)
+            elif self._reader is None and self._sleepers:
+                self._promote()  # as _wait would on its way out
         except BaseException:
             if not waiter.done:
                 self.engine.cancel(call_id, now=time.monotonic())
@@ -338,10 +346,13 @@ class Driver:
                 if not self._links.by_id:  # closed or dropped: release the wake-up pair
                     self._links.teardown()
             if self._reader is None and self._sleepers:
-                # Promote the longest sleeping follower: it leads next (or passes it on).
-                first = next(iter(self._sleepers))
-                del self._sleepers[first]
-                first.notify()
+                self._promote()
+
+    def _promote(self) -> None:
+        # Lock held, the role free: the longest sleeping follower leads next (or passes it on).
+        first = next(iter(self._sleepers))
+        del self._sleepers[first]
+        first.notify()
 
     def _kick(self, waiter: _Waiter) -> None:
         # Lock held: the condition of waiter's thread may hold now.
@@ -367,8 +378,8 @@ class Driver:
             return
         selector = self._links.selector()
         pending = [ln for ln in self._links.by_id.values()
-                   if ln.stream is not None and tls_pending(ln.stream)]
-        until = min((t for t in (deadline, due) if t is not None), default=None)
+                   if ln.sock is not None and ln.state == "open" and tls_pending(ln.sock)]
+        until = due if deadline is None or (due is not None and due < deadline) else deadline
         timeout = 0.0 if pending else None if until is None else max(0.0, until - now)
         self._selecting, self._select_until = True, until
         self.lock.release()
@@ -377,14 +388,15 @@ class Driver:
         finally:
             self.lock.acquire()
             self._selecting = False
-        if any(key.data is None for key, _ in ready):
+        readable = [key.data for key, _ in ready if key.data is not None]
+        if len(readable) < len(ready):  # the wake-up socket too
             self._links.drain_wake()
         for link in self._to_close:
             self._links.close_socket(link)
         self._to_close.clear()
         now = time.monotonic()
-        readable = [key.data for key, _ in ready if key.data is not None]
-        readable += [ln for ln in pending if ln not in readable]
+        if pending:
+            readable += [ln for ln in pending if ln not in readable]
         for link in readable:
             if link.stream is not None:
                 self._read(link, now)
@@ -434,14 +446,7 @@ class Driver:
         then events, until nothing moves; then re-arm the leader's timer."""
         engine = self.engine
         while True:
-            now = time.monotonic()
-            for link in list(self._links.by_id.values()):
-                if link.stream is not None and (data := engine.data_to_send(link.link_id)):
-                    try:
-                        send_all(link.stream, data, self._stall)
-                    except OSError as exc:
-                        engine.link_failed(link.link_id, exc, now=now)
-            jobs = self._take_jobs()
+            jobs = self._send()
             if jobs:
                 self._execute(jobs)
             events = engine.events()
@@ -458,15 +463,26 @@ class Driver:
             if due is not None and (self._select_until is None or due < self._select_until):
                 self._wake()
 
-    def _take_jobs(self) -> list[tuple[Link, Any, Callable[[], Any]]]:
-        # Whole requests to carry in this thread: embedded messages, httpx exchanges.
+    def _send(self) -> list[tuple[Link, Any, Callable[[], Any]]]:
+        # Write the bytes of every socket; return the whole requests to carry in this thread
+        # (embedded messages, httpx exchanges). A link is one of the three kinds.
+        engine = self.engine
         jobs: list[tuple[Link, Any, Callable[[], Any]]] = []
         for link in list(self._links.by_id.values()):
             if link.state != "open":
                 continue
-            if link.db is not None:
-                jobs += [(link, m.request_id, partial(link.db.execute, m.data))
-                         for m in self.engine.messages_to_send(link.link_id)]
+            if link.sock is not None:
+                data = engine.data_to_send(link.link_id)
+                if data:
+                    try:
+                        send_all(link.sock, data, self._stall)
+                    except OSError as exc:
+                        engine.link_failed(link.link_id, exc, now=time.monotonic())
+            elif link.db is not None:
+                messages = engine.messages_to_send(link.link_id)
+                if messages:
+                    execute = link.db.execute
+                    jobs += [(link, m.request_id, partial(execute, m.data)) for m in messages]
             elif link.base_url is not None:
                 jobs += [(link, request_id, partial(exchange, self._http_client, link.base_url,
                                                     request, self._max_size))

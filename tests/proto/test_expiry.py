@@ -421,3 +421,15 @@ def test_http_renewal_edge_cases() -> None:
     call = ws.http_renewal_needed(NOW + 100)  # by token, on demand, even on a WS tracker
     assert call is not None
     assert call.method == "signin"
+
+
+def test_ws_renewal_deadline_follows_every_auth_change_and_margin() -> None:
+    tracker = tracker_with(creds=True)
+    learn(tracker, NOW + 3600, NOW)
+    assert tracker.next_renewal_deadline() == NOW + 3540
+    assert tracker.next_renewal_deadline() == NOW + 3540  # asked again: the same answer
+    assert tracker.next_renewal_deadline(margin=120.0) == NOW + 3480
+    learn(tracker, NOW + 1800, NOW + 10)  # learnt again: the new expiry counts
+    assert tracker.next_renewal_deadline() == NOW + 1740
+    tracker.on_success("invalidate", [], None, None, NOW + 20)
+    assert tracker.next_renewal_deadline() is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 import uuid
 from typing import Any
 
@@ -108,6 +109,30 @@ def test_statement_result_is_frozen() -> None:
 
 def test_query_values_all_ok() -> None:
     assert query_values([OK_V3, OK_V2, LIVE_V3]) == [[{"id": 1}], 1, uuid.UUID(int=7)]
+
+
+class _Time(str):
+    """A ``str`` subclass: valid, though no decoder makes one."""
+
+
+@pytest.mark.parametrize("raw", [
+    (OK_V3, OK_V2),  # a tuple, not the decoder's list
+    [OK_V3, types.MappingProxyType(OK_V2)],  # a read-only mapping, not a dict
+    [OK_V3, {**OK_V2, "time": _Time("1s")}],
+])
+def test_query_values_accepts_any_well_formed_shape(raw: Any) -> None:
+    assert query_values(raw) == [[{"id": 1}], 1]
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ([OK_V3, {"status": "OK", "time": 5}], "statement 2: 'time' is not a string"),
+    ([{"status": "OK", "time": "1s", "type": 3}, OK_V3], "statement 1: 'type' is not a string"),
+    ([OK_V3, 5], "statement 2 of a query result is a int, not a map"),
+    ({"status": "OK"}, "must be a list"),
+])
+def test_query_values_refuses_malformed_ok_statements(raw: Any, message: str) -> None:
+    with pytest.raises(RemoteProtocolError, match=message):
+        query_values(raw)
 
 
 def test_query_values_later_statement_failure_is_not_dropped() -> None:
