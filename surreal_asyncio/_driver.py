@@ -10,9 +10,11 @@ the loop this follows).
   reply is dropped. The ``timeout`` option is the engine's deadline (``SurrealTimeoutError``).
 * **One task per link** opens it (TCP/TLS with ``asyncio.open_connection``, or the embedded
   engine), reads it (``receive_data``/``receive_eof``, or ``link_failed``) and closes it after
-  ``CloseLink``. Embedded requests run as one small task each, fed back by request id; so
-  do the requests of an ``httpx`` link (``http_client=``: the user's ``httpx.AsyncClient``
-  carries them; ``CancelHttpRequest`` cancels one).
+  ``CloseLink``. An embedded request is one ``execute`` future of the engine, whose
+  done-callback feeds the reply back by request id (no task per request; the replies that
+  land together share one flush, see ``EmbeddedLink``). The requests of an ``httpx`` link
+  (``http_client=``: the user's ``httpx.AsyncClient`` carries them) run as one small task
+  each, fed back by request id; ``CancelHttpRequest`` cancels one.
 * **Writes** are gathered: a flush schedules one write per loop iteration (``call_soon``), so
   the requests of many tasks started in one iteration share one ``send``.
 * **One timer** (``loop.call_later``) is re-armed at ``next_deadline()`` after every flush.
@@ -68,6 +70,7 @@ from ._links import (
     READ_SIZE,
     EmbeddedLink,
     HttpxLink,
+    Reply,
     StreamLink,
     exchange,
     open_embedded,
@@ -241,10 +244,7 @@ class Driver:
                             self._loop.call_soon(self._write_out)
                     elif isinstance(link, EmbeddedLink):
                         for message in engine.messages_to_send(link.link_id):
-                            task = self._spawn(self._execute(link, message.request_id,
-                                                             message.data))
-                            link.executing.add(task)
-                            task.add_done_callback(link.executing.discard)
+                            link.execute(message.request_id, message.data)
                     else:
                         for request_id, request in engine.http_requests_to_send(link.link_id):
                             link.requests[request_id] = self._spawn(
@@ -386,7 +386,7 @@ class Driver:
             self.engine.link_opened(event.link_id, now=now())
             return
         if event.transport == "embedded":
-            link = EmbeddedLink(event.link_id)
+            link = EmbeddedLink(event.link_id, self._executed)
             link.task = self._spawn(self._run_embedded(link, event))
         else:
             link = StreamLink(event.link_id)
@@ -458,21 +458,24 @@ class Driver:
         if self._links.get(link.link_id) is link:
             del self._links[link.link_id]
 
-    async def _execute(self, link: EmbeddedLink, request_id: Any, data: bytes) -> None:
+    def _executed(self, link: EmbeddedLink, replies: list[Reply]) -> None:
+        # The replies of executions (on the loop, from their futures' done-callbacks) go to
+        # the engine, then one flush delivers them.
         engine = self.engine
         try:
-            try:
-                reply = await link.db.execute(data)
-            except Exception as exc:
-                if not link.closing:
-                    engine.receive_failure(link.link_id, request_id, exc, now=now())
-            else:
-                if not link.closing:
-                    engine.receive_message(link.link_id, reply, now=now(),
+            for request_id, future in replies:
+                exc = None if future.cancelled() else future.exception()
+                if exc is None and not future.cancelled():
+                    engine.receive_message(link.link_id, future.result(), now=now(),
                                            request_id=request_id)
-            self.flush()
+                else:  # (cancelled: only the engine's own runtime could, shutting down)
+                    engine.receive_failure(link.link_id, request_id, exc if isinstance(
+                        exc, Exception) else ConnectionClosedError(
+                            "the in-process engine gave up the request"), now=now())
         except Exception as exc:
             self.crash(exc)
+            return
+        self.flush()
 
     async def _exchange(self, link: HttpxLink, request_id: Any, request: HttpRequest) -> None:
         engine = self.engine

@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any, Final, TypeAlias
 
 from surreal_proto import ConnectionClosedError, HttpRequest, OpenLink
 
-__all__ = ["READ_SIZE", "EmbeddedLink", "HttpxLink", "StreamLink", "exchange", "open_embedded",
-           "open_stream"]
+__all__ = ["READ_SIZE", "EmbeddedLink", "HttpxLink", "Reply", "StreamLink", "exchange",
+           "open_embedded", "open_stream"]
 
 #: Bytes asked for per read.
 READ_SIZE: Final = 256 * 1024
@@ -26,6 +27,9 @@ READ_SIZE: Final = 256 * 1024
 CLOSE_WAIT: Final = 5.0
 #: How long the exchanges of a closed httpx link may run on before they are cancelled.
 HTTPX_GRACE: Final = 0.2
+
+#: An execution's outcome: its request id and the engine's completed future.
+Reply: TypeAlias = tuple[Any, asyncio.Future[bytes]]
 
 
 class StreamLink:
@@ -72,19 +76,59 @@ class StreamLink:
 
 
 class EmbeddedLink:
-    """One in-process engine (``surrealdb_embedded.AsyncEmbeddedDB``) and its executions."""
+    """One in-process engine (``surrealdb_embedded.AsyncEmbeddedDB``) and its executions.
 
-    __slots__ = ("closed", "closing", "db", "executing", "link_id", "task")
+    Each ``execute`` returns a future the engine completes from its own runtime; its
+    done-callback gathers the reply, and ``done(link, replies)`` (the driver's) gets them:
+    at once when no other execution is under way, else the replies of one loop iteration
+    together (one ``call_soon``), so many replies cost one flush. No task per call."""
 
-    def __init__(self, link_id: int) -> None:
+    __slots__ = ("closed", "closing", "db", "done", "executing", "gathering", "link_id",
+                 "replies", "task")
+
+    def __init__(self, link_id: int,
+                 done: Callable[[EmbeddedLink, list[Reply]], None]) -> None:
         self.link_id = link_id
         self.db: Any = None
         self.task: asyncio.Task[None] | None = None
         self.closing = False
         #: Set by ``CloseLink``: the link task then closes the engine.
         self.closed = asyncio.Event()
-        #: The ``execute`` tasks under way.
-        self.executing: set[asyncio.Task[None]] = set()
+        #: The ``execute`` futures under way, and the request id of each.
+        self.executing: dict[asyncio.Future[bytes], Any] = {}
+        #: Replies not yet handed to ``done``, and whether a hand-over is scheduled.
+        self.replies: list[Reply] = []
+        self.gathering = False
+        self.done = done
+
+    def execute(self, request_id: Any, data: bytes) -> None:
+        """Start one execution (never raises: an error of the engine comes back as the
+        future's exception)."""
+        try:
+            future = self.db.execute(data)
+        except Exception as exc:
+            future = asyncio.get_running_loop().create_future()
+            future.set_exception(exc)
+        self.executing[future] = request_id
+        future.add_done_callback(self._executed)
+
+    def _executed(self, future: asyncio.Future[bytes]) -> None:
+        request_id = self.executing.pop(future)
+        if self.closing:
+            return
+        self.replies.append((request_id, future))
+        if not self.executing:
+            self.deliver()
+        elif not self.gathering:
+            self.gathering = True
+            future.get_loop().call_soon(self.deliver)
+
+    def deliver(self) -> None:
+        """Hand the gathered replies to ``done``."""
+        self.gathering = False
+        replies, self.replies = self.replies, []
+        if replies and not self.closing:
+            self.done(self, replies)
 
     def close(self, final: bytes) -> None:
         """``CloseLink``: the link task waits for the executions and closes the engine."""
@@ -97,8 +141,8 @@ class EmbeddedLink:
         An execution cannot be stopped: the engine runs it to the end on its own threads
         (an abandoned call's ``SLEEP 2s`` too), and one that ends after the event loop has
         closed makes the engine call into a loop that is gone (a Rust panic at exit). So
-        closing waits for them, as the trio adapter's nursery waits for its threads; their
-        replies are ignored (``closing``)."""
+        closing waits for them, as the trio adapter waits for its threads; their replies
+        are ignored (``closing``)."""
         if self.executing:
             await asyncio.wait(list(self.executing))
         if self.db is not None:
@@ -179,9 +223,10 @@ async def open_embedded(url: str | None) -> Any:
     """Create and connect ``surrealdb_embedded.AsyncEmbeddedDB(url)``.
 
     ``AsyncEmbeddedDB`` runs each ``execute`` on the extension's own runtime and completes an
-    asyncio future: it never blocks the event loop and starts no Python thread (measured: as
-    fast as ``SyncEmbeddedDB`` in a worker thread, ~100 µs per call with many at once,
-    without the executor threads that would outlive ``close()``).
+    asyncio future: it never blocks the event loop and starts no Python thread.
+    ``SyncEmbeddedDB`` costs less per call but holds the GIL for the whole of ``execute``
+    (measured: a ``SLEEP 300ms`` on a worker thread stops the event loop for 300 ms), so a
+    slow query would stop every other task of the program.
 
     Raises:
         ImportError: the ``embedded`` extra is not installed (the engine names the

@@ -13,8 +13,12 @@ and re-arms the timer by moving a cancel scope's deadline.
 * per stream link (``ws``, ``http``; TCP, +TLS): one task opens the stream, then runs a
   reader (``receive_some`` → ``engine.receive_data``; ``b""`` → ``receive_eof``; an error →
   ``link_failed``) next to a writer (outbox → ``send_all``) until ``CloseLink``;
-* per embedded link: one task creates ``SyncEmbeddedDB`` in a worker thread, then runs each
-  of ``messages_to_send`` in its own worker thread (``trio.to_thread.run_sync``);
+* per embedded link: one task that owns the link's worker threads
+  (:class:`~surreal_trio._links.EmbeddedRunner`): they create ``SyncEmbeddedDB`` and run each
+  of ``messages_to_send`` (flush hands them over), a slow one holding up no other call; a
+  thread wakes the link's task with one ``TrioToken.run_sync_soon`` per batch of outcomes,
+  and the task feeds them to the engine. Closing waits for the calls under way, closes the
+  engine and joins the threads;
 * per exchange on an ``httpx`` link (``http_client=``): one task carries the request through
   the user's ``httpx.AsyncClient`` (nothing to open or close: the client is the user's);
   ``CancelHttpRequest`` and ``CloseLink`` cancel it;
@@ -48,6 +52,7 @@ sockets of a client the user forgot to close. ``close()`` stops the service and 
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import math
@@ -70,7 +75,6 @@ from surreal_proto import (
     ClientEvent,
     ClientState,
     CloseLink,
-    EmbeddedMessage,
     HttpRequest,
     InsecureTransportDetected,
     NotificationsQueued,
@@ -248,10 +252,10 @@ class Driver:
                         link.outbox += data
                         link.wake.set()
                 elif link.db is not None:
-                    messages = engine.messages_to_send(link.link_id)
-                    if messages:
-                        link.messages += messages
-                        link.wake.set()
+                    assert link.runner is not None
+                    execute = link.db.execute
+                    for message in engine.messages_to_send(link.link_id):
+                        link.runner.submit(message.request_id, execute, message.data)
                 elif link.base_url is not None:
                     for request_id, request in engine.http_requests_to_send(link.link_id):
                         scope = link.exchanges[request_id] = trio.CancelScope()
@@ -481,41 +485,54 @@ class Driver:
             await link.wake.wait()
 
     async def _run_embedded(self, link: Link) -> None:
-        db = None
+        # Opens the engine on a runner thread, then feeds the engine the outcomes of the
+        # calls (flush hands the calls to the runner) in batches: a runner thread wakes this
+        # task with one TrioToken.run_sync_soon per batch. Once the link ends, it stops the
+        # runner: the executions under way end first (they cannot be interrupted), the last
+        # thread closes the engine, and no thread is left behind.
+        runner = link.runner = _links.EmbeddedRunner(functools.partial(
+            trio.lowlevel.current_trio_token().run_sync_soon, _wake, link))
         try:
-            db = await trio.to_thread.run_sync(_links.open_embedded, link.event.embedded_url)
-            if link.ending():
-                return
-            link.db = db
-            self.engine.link_opened(link.link_id, now=now())
-            self.flush()
-            async with trio.open_nursery() as nursery:
-                while True:
-                    if link.messages:
-                        batch, link.messages = link.messages, []
-                        for message in batch:  # concurrently: a slow one holds up no other
-                            nursery.start_soon(self._execute, link, db, message)
-                    elif link.ending():
-                        break
-                    else:
-                        link.wake = trio.Event()
-                        await link.wake.wait()
+            runner.submit(_links.OPENED, link.open_embedded, link.event.embedded_url)
+            while True:
+                self._embedded_done(link, runner.take())
+                if link.ending():
+                    break
+                link.wake = trio.Event()
+                await link.wake.wait()
         except Exception as exc:
             self._failed(link, exc)
         finally:
             self._gone(link)
-            if db is not None:
-                with trio.CancelScope(shield=True):
-                    await trio.to_thread.run_sync(_close_quietly, db)
+            runner.stop(link.close_embedded)
+            with trio.CancelScope(shield=True):
+                while True:
+                    runner.take()  # (ignored: the link is gone) before reading `stopped`
+                    if runner.stopped:
+                        break
+                    link.wake = trio.Event()
+                    await link.wake.wait()
+            runner.join()
+            # (No cycle left through the runner's callback: the engine is freed now.)
+            link.runner = link.db = link.opened = None
 
-    async def _execute(self, link: Link, db: Any, message: EmbeddedMessage) -> None:
-        reply, exc = await trio.to_thread.run_sync(_links.execute, db, message)
-        if exc is not None:
-            self.engine.receive_failure(link.link_id, message.request_id, exc, now=now())
-        else:
-            self.engine.receive_message(link.link_id, reply, now=now(),
-                                        request_id=message.request_id)
-        self.flush()
+    def _embedded_done(self, link: Link, outcomes: list[_links.Outcome]) -> None:
+        engine = self.engine
+        for tag, result, exc in outcomes:
+            if link.ending():
+                return
+            if tag is _links.OPENED:
+                if exc is not None:
+                    self._failed(link, exc)
+                    return
+                link.db = result
+                engine.link_opened(link.link_id, now=now())
+            elif exc is None:
+                engine.receive_message(link.link_id, result, now=now(), request_id=tag)
+            else:
+                engine.receive_failure(link.link_id, tag, exc, now=now())
+        if outcomes:
+            self.flush()
 
     async def _exchange(self, link: Link, request_id: Any, request: HttpRequest,
                         scope: trio.CancelScope) -> None:
@@ -570,16 +587,15 @@ class Driver:
         self.flush()
 
 
+def _wake(link: Link) -> None:
+    # Run by trio (TrioToken.run_sync_soon) for a runner thread: the link's task takes the
+    # outcomes.
+    link.wake.set()
+
+
 async def _await(awaitable: Any) -> None:
     _SETUP.set(False)
     try:
         await awaitable
     except Exception:
         _log.exception("the on_state_change callback raised")
-
-
-def _close_quietly(db: Any) -> None:
-    try:
-        db.close()
-    except Exception:
-        _log.debug("closing the embedded engine failed", exc_info=True)

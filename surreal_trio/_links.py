@@ -1,8 +1,9 @@
 """The links the engine asks for: their state (:class:`Link`), opening TCP (+TLS) trio
-streams and the embedded engine, and one exchange through a user's ``httpx.AsyncClient``.
+streams, the embedded engine and the threads that run its calls (:class:`EmbeddedRunner`),
+and one exchange through a user's ``httpx.AsyncClient``.
 
-Everything here is plain trio, ``surrealdb_embedded`` or ``httpx``; nothing knows the
-protocol.
+Everything here is plain trio, ``threading``, ``surrealdb_embedded`` or ``httpx``; nothing
+knows the protocol.
 
 What the engine needs from a failure is the *real* exception (``ssl``, ``socket``...), so
 :func:`root_cause` peels off the wrappers trio adds (``BrokenResourceError`` around an
@@ -15,16 +16,18 @@ from __future__ import annotations
 
 import functools
 import ssl as _ssl
+import threading
+from collections import deque
 from collections.abc import Awaitable, Callable
-from contextlib import aclosing
+from contextlib import aclosing, suppress
 from typing import Any, Final, TypeAlias
 
 import trio
 
-from surreal_proto import ConnectionClosedError, EmbeddedMessage, HttpRequest, OpenLink
+from surreal_proto import ConnectionClosedError, HttpRequest, OpenLink
 
-__all__ = ["Link", "StreamOpener", "aclose", "execute", "http_exchange", "open_embedded",
-           "open_stream", "root_cause"]
+__all__ = ["OPENED", "EmbeddedRunner", "Link", "StreamOpener", "aclose", "http_exchange",
+           "open_embedded", "open_stream", "root_cause"]
 
 #: Opens the byte stream of an ``OpenLink`` (TCP, with TLS when ``event.tls``). The driver
 #: holds one; tests replace it to hand the driver an in-memory stream.
@@ -32,13 +35,23 @@ StreamOpener: TypeAlias = Callable[[OpenLink, "_ssl.SSLContext | None"],
                                    Awaitable[trio.abc.Stream]]
 #: How long a graceful close of a stream (TLS ``close_notify``) may take.
 _CLOSE_GRACE: Final = 1.0
+#: Threads per in-process engine at most (calls past it wait for a free thread; the engine
+#: holds the GIL while it executes, so more threads would only cost wake-ups).
+EMBEDDED_THREADS: Final = 8
+#: The tag of the outcome of opening an in-process engine.
+OPENED: Final = object()
+
+#: A call for an :class:`EmbeddedRunner` thread: ``(tag, fn, arg)``, run as ``fn(arg)``.
+Job: TypeAlias = tuple[Any, Callable[[Any], Any], Any]
+#: Its outcome: ``(tag, result, None)`` or ``(tag, None, exception)``.
+Outcome: TypeAlias = tuple[Any, Any, Exception | None]
 
 
 class Link:
     """One link the engine asked for (``OpenLink``), and what its tasks share."""
 
     __slots__ = ("base_url", "broken", "closing", "db", "event", "exchanges", "link_id",
-                 "messages", "open_scope", "outbox", "stream", "wake")
+                 "open_scope", "opened", "outbox", "runner", "stream", "wake")
 
     def __init__(self, event: OpenLink) -> None:
         self.event = event
@@ -50,7 +63,10 @@ class Link:
         self.base_url: str | None = None
         self.exchanges: dict[Any, trio.CancelScope] = {}
         self.outbox = bytearray()
-        self.messages: list[EmbeddedMessage] = []
+        #: An embedded link: the threads running the engine's calls, and the engine as the
+        #: opening thread made it.
+        self.runner: EmbeddedRunner | None = None
+        self.opened: Any = None
         self.wake = trio.Event()
         #: CloseLink arrived: write what is left, then close.
         self.closing = False
@@ -60,6 +76,18 @@ class Link:
     def ending(self) -> bool:
         """Closing or broken (read afresh after every await)."""
         return self.closing or self.broken
+
+    def open_embedded(self, url: str | None) -> Any:
+        """Create the in-process engine (on a runner thread: submit it tagged
+        :data:`OPENED`); the runner's last thread closes it (:meth:`close_embedded`)."""
+        self.opened = open_embedded(url)
+        return self.opened
+
+    def close_embedded(self) -> None:
+        """Close the engine, if it opened (on the runner's last thread, the calls ended)."""
+        if self.opened is not None:
+            with suppress(Exception):
+                self.opened.close()
 
 
 async def open_stream(event: OpenLink, context: _ssl.SSLContext | None) -> trio.abc.Stream:
@@ -94,7 +122,7 @@ async def aclose(stream: trio.abc.Stream) -> None:
 
 
 def open_embedded(url: str | None) -> Any:
-    """Create the in-process engine for ``url`` (run it in a worker thread). A missing
+    """Create the in-process engine for ``url`` (blocking: run it on a thread). A missing
     ``surrealdb-embedded`` raises ``ImportError``, which the engine maps to
     ``UnsupportedEngineError`` naming the ``pip install``."""
     import surrealdb_embedded
@@ -102,13 +130,160 @@ def open_embedded(url: str | None) -> Any:
     return surrealdb_embedded.SyncEmbeddedDB(url or "mem://")
 
 
-def execute(db: Any, message: EmbeddedMessage) -> tuple[bytes, Exception | None]:
-    """Execute one message (run it in a worker thread): its reply, or the exception
-    ``execute`` raised."""
-    try:
-        return db.execute(message.data), None
-    except Exception as exc:
-        return b"", exc
+class EmbeddedRunner:
+    """The worker threads of one in-process engine: they run its blocking calls (opening it,
+    ``execute``) off the event loop and hand the outcomes back in batches.
+
+    A call goes to an idle thread (the last one to become idle: warm threads stay warm), or to
+    a new one up to ``limit``; past that it queues for the next free thread. Each thread
+    sleeps on a lock of its own, which :meth:`submit` releases: one wake-up per call, no
+    polling. (``SyncEmbeddedDB.execute`` of surrealdb-embedded 3.0.0b10 holds the GIL until it
+    returns, so today the calls take turns and a slow query stops the event loop too, as it
+    did when each call ran in ``trio.to_thread``; the threads let calls overlap where the
+    engine releases the GIL.)
+
+    Outcomes gather in a list. ``notify`` (thread-safe: it wakes the link's task, which calls
+    :meth:`take`) is called only for the first outcome after a take, so the replies that land
+    while the loop is busy cost one wake-up of the loop together.
+
+    :meth:`stop` drops the calls not started and lets the running ones end (the engine cannot
+    interrupt them); the last thread to end runs ``final`` (closing the engine), sets
+    :attr:`stopped` and notifies once more. The threads are daemons: a runner never stopped
+    (its loop ended without ``close()``) does not hold up the interpreter's exit.
+    """
+
+    def __init__(self, notify: Callable[[], object], limit: int = EMBEDDED_THREADS) -> None:
+        self._notify = notify
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._idle: list[_Worker] = []
+        self._queue: deque[Job] = deque()
+        self._outcomes: list[Outcome] = []
+        self._notified = False
+        self._alive = 0
+        self._threads: list[threading.Thread] = []
+        self._final: Callable[[], None] | None = None
+        self._stopping = False
+        #: Every thread has ended and ``final`` ran (read it after :meth:`take`).
+        self.stopped = False
+
+    def submit(self, tag: Any, fn: Callable[[Any], Any], arg: Any) -> None:
+        """Run ``fn(arg)`` on a worker thread; the outcome comes back from :meth:`take` as
+        ``(tag, result, None)`` or ``(tag, None, exception)``. Ignored once stopping."""
+        job = (tag, fn, arg)
+        with self._lock:
+            if self._stopping:
+                return
+            if self._idle:
+                worker = self._idle.pop()
+                worker.job = job
+                worker.wake.release()
+                return
+            if self._alive >= self._limit:
+                self._queue.append(job)
+                return
+            self._alive += 1
+        self._start(job)
+
+    def take(self) -> list[Outcome]:
+        """The outcomes gathered since the last take (call it on the loop, when notified)."""
+        with self._lock:
+            self._notified = False
+            outcomes, self._outcomes = self._outcomes, []
+        return outcomes
+
+    def stop(self, final: Callable[[], None]) -> None:
+        """Start no more calls; ``final`` runs on the last thread once the running calls
+        ended."""
+        with self._lock:
+            if self._stopping:
+                return
+            self._stopping = True
+            self._final = final
+            self._queue.clear()
+            idle, self._idle = self._idle, []
+            start = self._alive == 0
+            if start:  # no thread: one is started to run ``final``
+                self._alive = 1
+        for worker in idle:
+            worker.job = None
+            worker.wake.release()
+        if start:
+            self._start(None)
+
+    def join(self) -> None:
+        """Join the threads (once :attr:`stopped`: they have ended or are about to)."""
+        for thread in self._threads:
+            thread.join()
+        self._threads.clear()
+
+    def _start(self, job: Job | None) -> None:
+        thread = threading.Thread(target=self._work, args=(job,), name="surreal-embedded",
+                                  daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _work(self, job: Job | None) -> None:
+        worker = _Worker()
+        try:
+            while job is not None:
+                tag, fn, arg = job
+                try:
+                    outcome: Outcome = (tag, fn(arg), None)
+                except Exception as exc:
+                    outcome = (tag, None, exc)
+                idle = False
+                with self._lock:
+                    self._outcomes.append(outcome)
+                    notify = not self._notified
+                    self._notified = True
+                    if self._stopping:
+                        job = None
+                    elif self._queue:
+                        job = self._queue.popleft()
+                    else:
+                        idle = True
+                        self._idle.append(worker)
+                if notify:
+                    self._call_notify()
+                if idle:
+                    worker.wake.acquire()
+                    job = worker.job
+        finally:
+            with self._lock:
+                self._alive -= 1
+                last = self._stopping and self._alive == 0
+            if last:
+                self._finish()
+
+    def _finish(self) -> None:
+        try:
+            if self._final is not None:
+                self._final()
+        finally:
+            with self._lock:
+                self.stopped = True
+                notify = not self._notified
+                self._notified = True
+            if notify:
+                self._call_notify()
+
+    def _call_notify(self) -> None:
+        # Fails once trio.run has ended (``RunFinishedError``): nobody waits any more.
+        with suppress(Exception):
+            self._notify()
+
+
+class _Worker:
+    """One thread's slot: the job handed to it, and the lock it sleeps on (held while idle,
+    released by :meth:`EmbeddedRunner.submit` and :meth:`EmbeddedRunner.stop`)."""
+
+    __slots__ = ("job", "wake")
+
+    def __init__(self) -> None:
+        self.job: Job | None = None
+        self.wake = threading.Lock()
+        self.wake.acquire()
 
 
 async def http_exchange(client: Any, url: str, request: HttpRequest, limit: int | None,
