@@ -34,8 +34,10 @@ if TYPE_CHECKING:
 __all__ = ["Link", "Links", "close_quietly", "exchange", "open_embedded", "open_stream",
            "read_available", "send_all", "tls_pending"]
 
-#: Bytes asked of the kernel per ``recv``.
-_CHUNK: Final = 256 * 1024
+#: Bytes asked of the kernel per ``recv``. Below glibc's 128 KiB mmap threshold: a larger
+#: ``recv`` buffer is a fresh mapping each time (mmap, mremap to the bytes read, munmap: three
+#: system calls and a page fault per small reply, seen with strace).
+_CHUNK: Final = 64 * 1024
 #: Upper bound of what one read round takes from one socket (fairness between links).
 _ROUND_LIMIT: Final = 4 * 1024 * 1024
 #: What a non-blocking ``recv``/``send`` raises for "not now"; :func:`_tls` adds the two TLS
