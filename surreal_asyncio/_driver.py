@@ -8,15 +8,20 @@ the loop this follows).
   flush, and await the future. ``CallSucceeded``/``CallFailed`` resolve it. A cancelled caller
   (``task.cancel()``, ``asyncio.timeout``) abandons its call with ``engine.cancel``: the late
   reply is dropped. The ``timeout`` option is the engine's deadline (``SurrealTimeoutError``).
-* **One task per link** opens it (TCP/TLS with ``asyncio.open_connection``, or the embedded
-  engine), reads it (``receive_data``/``receive_eof``, or ``link_failed``) and closes it after
-  ``CloseLink``. An embedded request is one ``execute`` future of the engine, whose
-  done-callback feeds the reply back by request id (no task per request; the replies that
-  land together share one flush, see ``EmbeddedLink``). The requests of an ``httpx`` link
-  (``http_client=``: the user's ``httpx.AsyncClient`` carries them) run as one small task
-  each, fed back by request id; ``CancelHttpRequest`` cancels one.
-* **Writes** are gathered: a flush schedules one write per loop iteration (``call_soon``), so
-  the requests of many tasks started in one iteration share one ``send``.
+* **One task per link** opens it (TCP/TLS with ``loop.create_connection``, or the embedded
+  engine), waits for its end or ``CloseLink``, and closes it. A stream is read by its
+  protocol (``StreamLink``), whose ``data_received`` feeds ``receive_data`` and flushes at
+  once (``receive_eof``/``link_failed`` at its end): no reader task, so a reply resolves its
+  caller's future in the loop iteration that reads it. An embedded request is one
+  ``execute`` future of the engine, whose done-callback feeds the reply back by request id
+  (no task per request; the replies that land together share one flush, see
+  ``EmbeddedLink``). The requests of an ``httpx`` link (``http_client=``: the user's
+  ``httpx.AsyncClient`` carries them) run as one small task each, fed back by request id;
+  ``CancelHttpRequest`` cancels one.
+* **Writes** are gathered: with more than one call waiting, a flush schedules one write per
+  loop iteration (``call_soon``), so the requests of many tasks started in one iteration share
+  one ``send``; a lone call's flush writes at once (nothing to gather: one loop iteration
+  less per sequential call).
 * **One timer** (``loop.call_later``) is re-armed at ``next_deadline()`` after every flush.
 * ``ProviderNeeded``/``PrepareNeeded`` run the user's callables in their own tasks (calls made
   by ``prepare`` carry ``setup=True`` through a context variable).
@@ -67,7 +72,6 @@ from surreal_proto import (
 )
 
 from ._links import (
-    READ_SIZE,
     EmbeddedLink,
     HttpxLink,
     Reply,
@@ -238,7 +242,11 @@ class Driver:
                 self._again = False
                 for link in list(self._links.values()):
                     if isinstance(link, StreamLink):
-                        if not self._write_soon and link.writer is not None:
+                        if self._write_soon or link.transport is None:
+                            pass
+                        elif len(self._waiters) <= 1:  # a lone call: nothing to gather
+                            link.write(engine.data_to_send(link.link_id))
+                        else:
                             self._write_soon = True
                             assert self._loop is not None
                             self._loop.call_soon(self._write_out)
@@ -389,7 +397,8 @@ class Driver:
             link = EmbeddedLink(event.link_id, self._executed)
             link.task = self._spawn(self._run_embedded(link, event))
         else:
-            link = StreamLink(event.link_id)
+            link = StreamLink(event.link_id, self._stream_opened, self._stream_received,
+                              self._stream_ended)
             link.task = self._spawn(self._run_stream(link, event))
         self._links[event.link_id] = link
 
@@ -399,40 +408,56 @@ class Driver:
         return self._ssl
 
     async def _run_stream(self, link: StreamLink, event: OpenLink) -> None:
-        engine = self.engine
-        link_id = link.link_id
+        # The link's transport feeds the engine from its callbacks (_stream_opened,
+        # _stream_received, _stream_ended); this task opens the stream, waits for its end
+        # (or CloseLink), and closes it.
         try:
             try:
-                reader, link.writer = await open_stream(
-                    event, self._ssl_context() if event.tls else None)
+                await open_stream(event, self._ssl_context() if event.tls else None, link)
             except Exception as exc:
                 if not link.closing:
-                    engine.link_failed(link_id, exc, now=now())
+                    self.engine.link_failed(link.link_id, exc, now=now())
                     self.flush()
                 return
-            engine.link_opened(link_id, now=now())
-            self.flush()
-            while True:
-                try:
-                    data = await reader.read(READ_SIZE)
-                except OSError as exc:
-                    if not link.closing:
-                        engine.link_failed(link_id, exc, now=now())
-                        self.flush()
-                    return
-                if link.closing:
-                    return
-                if not data:
-                    engine.receive_eof(link_id, now=now())
-                    self.flush()
-                    return
-                engine.receive_data(link_id, data, now=now())
-                self.flush()
+            await link.finished()
         except Exception as exc:
-            self.crash(exc, link_id)
+            self.crash(exc, link.link_id)
         finally:
             self._forget(link)
             await link.aclose()
+
+    def _stream_opened(self, link: StreamLink) -> None:
+        try:
+            self.engine.link_opened(link.link_id, now=now())
+        except Exception as exc:
+            link.stop()
+            self.crash(exc, link.link_id)
+            return
+        self.flush()
+
+    def _stream_received(self, link: StreamLink, data: bytes) -> None:
+        try:
+            self.engine.receive_data(link.link_id, data, now=now())
+        except Exception as exc:
+            link.stop()
+            self.crash(exc, link.link_id)
+            return
+        self.flush()
+
+    def _stream_ended(self, link: StreamLink, exc: BaseException | None) -> None:
+        # An end of file, or the stream broke (OSError, ssl.SSLError): the engine reports it.
+        if exc is not None and not isinstance(exc, OSError):
+            self.crash(exc, link.link_id)
+            return
+        try:
+            if exc is None:
+                self.engine.receive_eof(link.link_id, now=now())
+            else:
+                self.engine.link_failed(link.link_id, exc, now=now())
+        except Exception as error:
+            self.crash(error, link.link_id)
+            return
+        self.flush()
 
     async def _run_embedded(self, link: EmbeddedLink, event: OpenLink) -> None:
         engine = self.engine

@@ -14,15 +14,13 @@ import asyncio
 import contextlib
 import ssl
 from collections.abc import Callable
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, TypeAlias, cast
 
 from surreal_proto import ConnectionClosedError, HttpRequest, OpenLink
 
-__all__ = ["READ_SIZE", "EmbeddedLink", "HttpxLink", "Reply", "StreamLink", "exchange",
-           "open_embedded", "open_stream"]
+__all__ = ["EmbeddedLink", "HttpxLink", "Reply", "StreamLink", "exchange", "open_embedded",
+           "open_stream"]
 
-#: Bytes asked for per read.
-READ_SIZE: Final = 256 * 1024
 #: How long closing a stream (TLS shutdown included) may take before it is aborted.
 CLOSE_WAIT: Final = 5.0
 #: How long the exchanges of a closed httpx link may run on before they are cancelled.
@@ -34,47 +32,104 @@ _ENGINE_SETTLE: Final = 0.05
 Reply: TypeAlias = tuple[Any, asyncio.Future[bytes]]
 
 
-class StreamLink:
-    """One TCP (or TLS) stream: its writer once open, and the task that opens and reads it."""
+class StreamLink(asyncio.Protocol):
+    """One TCP (or TLS) stream, as the protocol of its asyncio transport.
 
-    __slots__ = ("closing", "link_id", "task", "writer")
+    The transport's callbacks go straight to the driver, with no reader task between: each
+    chunk the transport reads (at most 256 KiB a read with asyncio's own loop) is handed to
+    ``received(link, data)`` as it arrives, and the engine takes it at once (it bounds a
+    message by ``max_message_size`` itself, so nothing piles up here); ``opened(link)`` runs
+    once the stream is up (TLS handshake done) and ``ended(link, exc)`` once, at the end of
+    the stream (``exc`` is None for an end of file). Nothing is handed on after ``close``
+    (``CloseLink``) or ``stop``. The link task awaits :meth:`finished`, then :meth:`aclose`."""
 
-    def __init__(self, link_id: int) -> None:
+    __slots__ = ("_ended", "_lost", "closing", "ended", "link_id", "opened", "received",
+                 "task", "transport")
+
+    def __init__(self, link_id: int, opened: Callable[[StreamLink], None],
+                 received: Callable[[StreamLink, bytes], None],
+                 ended: Callable[[StreamLink, BaseException | None], None]) -> None:
         self.link_id = link_id
-        self.writer: asyncio.StreamWriter | None = None
+        self.opened = opened
+        self.received = received
+        self.ended = ended
+        self.transport: asyncio.Transport | None = None
         self.task: asyncio.Task[None] | None = None
-        #: The engine sent ``CloseLink``: feed it nothing more.
+        #: The engine sent ``CloseLink``, or the link stopped: feed it nothing more.
         self.closing = False
+        loop = asyncio.get_running_loop()
+        #: Done when the link task should close the stream; when the socket is closed.
+        self._ended: asyncio.Future[None] = loop.create_future()
+        self._lost: asyncio.Future[None] = loop.create_future()
+
+    # -- the transport's callbacks
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport = cast(asyncio.Transport, transport)  # (uvloop's: no subclass)
+        if self.closing:
+            transport.close()
+        else:
+            self.opened(self)
+
+    def data_received(self, data: bytes) -> None:
+        if not self.closing:
+            self.received(self, data)
+
+    def eof_received(self) -> bool:
+        self._end(None)
+        return False  # the transport closes itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._end(exc)
+        if not self._lost.done():
+            self._lost.set_result(None)
+
+    def _end(self, exc: BaseException | None) -> None:
+        if not self.closing:
+            self.stop()
+            self.ended(self, exc)
+
+    # -- the driver's side
+
+    def stop(self) -> None:
+        """Hand nothing more on; let the link task close the stream."""
+        self.closing = True
+        if not self._ended.done():
+            self._ended.set_result(None)
 
     def write(self, data: bytes) -> None:
         """Queue ``data`` on the stream (never blocks; asyncio buffers it)."""
-        if data and self.writer is not None and not self.writer.is_closing():
-            self.writer.write(data)
+        if data and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
 
     def close(self, final: bytes) -> None:
         """Write the last bytes and close (``CloseLink``); cancel an open still under way."""
         self.write(final)
-        self.closing = True
-        if self.writer is not None:
-            self.writer.close()
+        self.stop()
+        if self.transport is not None:
+            self.transport.close()
         elif self.task is not None:
             self.task.cancel()
+
+    async def finished(self) -> None:
+        """Wait until the stream has ended, or the link was closed or stopped."""
+        await self._ended
 
     async def aclose(self) -> None:
         """Close the stream and wait until its socket is closed (at most :data:`CLOSE_WAIT`
         seconds, then abort it)."""
-        writer = self.writer
-        if writer is None:
+        transport = self.transport
+        if transport is None:
             return
-        writer.close()
+        transport.close()
         try:
             async with asyncio.timeout(CLOSE_WAIT):
-                await writer.wait_closed()
+                await asyncio.shield(self._lost)
         except asyncio.CancelledError:
-            writer.transport.abort()
+            transport.abort()
             raise
         except Exception:
-            writer.transport.abort()
+            transport.abort()
 
 
 class EmbeddedLink:
@@ -216,16 +271,19 @@ async def exchange(client: Any, base_url: str, request: HttpRequest,
 
 
 async def open_stream(event: OpenLink, context: ssl.SSLContext | None,
-                      ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """Open the TCP stream of ``event``, wrapped in TLS with ``context`` when ``event.tls``.
+                      link: StreamLink) -> None:
+    """Open the TCP stream of ``event`` (wrapped in TLS with ``context`` when ``event.tls``),
+    with ``link`` as its protocol.
 
     Raises:
         OSError: refused, unreachable, DNS failure, TLS failure (``ssl.SSLError``).
     """
+    loop = asyncio.get_running_loop()
     if not event.tls:
-        return await asyncio.open_connection(event.host, event.port, limit=READ_SIZE)
-    return await asyncio.open_connection(
-        event.host, event.port, limit=READ_SIZE, ssl=context,
+        await loop.create_connection(lambda: link, event.host, event.port)
+        return
+    await loop.create_connection(
+        lambda: link, event.host, event.port, ssl=context,
         server_hostname=event.server_hostname or event.host, ssl_shutdown_timeout=CLOSE_WAIT)
 
 
