@@ -2,8 +2,10 @@
 
 The floor is ``SyncEmbeddedDB.execute(request)`` with the request encoded once, before timing,
 and the reply bytes not decoded: what the engine itself costs. Our clients build the envelope,
-run it through the core, call the same ``execute()`` (the asyncio and trio adapters in a worker
-thread, so the event loop keeps running) and decode the reply. The official SDK's embedded
+run it through the core, call the engine (the blocking client ``SyncEmbeddedDB.execute()``
+itself; the asyncio adapter ``AsyncEmbeddedDB.execute()``, which runs on the engine's own
+threads; the trio adapter ``SyncEmbeddedDB.execute()`` on the link's worker threads) and
+decode the reply. The official SDK's embedded
 client (its own bundled engine) is shown for context, and so is a second floor for the
 event-loop clients: ``AsyncEmbeddedDB.execute(request)`` awaited directly on an asyncio loop,
 which hands each call to the engine's threads and the reply back to the loop (the cost of
