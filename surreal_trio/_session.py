@@ -6,6 +6,7 @@ to a transaction. Their calls carry the session / transaction id; the engine doe
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 from uuid import UUID
@@ -62,12 +63,8 @@ class Session(Methods):
                         exc: BaseException | None, tb: TracebackType | None) -> None:
         if exc_type is None:
             await self.close_session()
-            return
-        # The block failed or was cancelled: a bounded, shielded detach whose own failure
-        # does not hide the block's exception.
-        with (trio.CancelScope(shield=True), trio.move_on_after(_CANCEL_GRACE),
-              contextlib.suppress(Exception)):
-            await self.close_session()
+        else:
+            await _after_failed_block(self.close_session)
 
     async def begin_transaction(self) -> Transaction:
         """Begin a transaction in this session (3.x WebSocket)."""
@@ -116,9 +113,14 @@ class Transaction(DataMethods):
             return
         if exc_type is None:
             await self.commit()
-            return
-        # Also when the block was cancelled: a bounded, shielded cancel.
-        # (The block's exception is what the caller needs to see, not a failed cancel.)
-        with (trio.CancelScope(shield=True), trio.move_on_after(_CANCEL_GRACE),
-              contextlib.suppress(Exception)):
-            await self.cancel()
+        else:
+            await _after_failed_block(self.cancel)
+
+
+async def _after_failed_block(clean_up: Callable[[], Awaitable[None]]) -> None:
+    """Run ``clean_up`` after an ``async with`` block that raised or was cancelled: shielded
+    from the cancellation, bounded by :data:`_CANCEL_GRACE`, its own failure suppressed (the
+    block's exception is what the caller needs to see)."""
+    with (trio.CancelScope(shield=True), trio.move_on_after(_CANCEL_GRACE),
+          contextlib.suppress(Exception)):
+        await clean_up()
