@@ -230,11 +230,26 @@ def _table() -> Any:
     return cbor2.CBORTag(7, TABLE)  # a table name, as the clients send it (protocol.md §2.4)
 
 
-class AsyncioRunner:
-    """Our asyncio ``AsyncSurreal`` or the official async client (inside :meth:`open`)."""
+class _AsyncRunner:
+    """What the async runners share: sequential calls on an open client."""
 
     def __init__(self, db: Any) -> None:
         self.db = db
+
+    async def seq(self, kind: str, n: int) -> Any:
+        db = self.db
+        result = None
+        if kind == "ret1":
+            for _ in range(n):
+                result = await db.query(SQL)
+        else:
+            for _ in range(n):
+                result = await db.select(TABLE)
+        return result
+
+
+class AsyncioRunner(_AsyncRunner):
+    """Our asyncio ``AsyncSurreal`` or the official async client (inside :meth:`open`)."""
 
     @classmethod
     @asynccontextmanager
@@ -259,28 +274,14 @@ class AsyncioRunner:
                     await sdk.query(POPULATE)
                 yield cls(sdk)
 
-    async def seq(self, kind: str, n: int) -> Any:
-        db = self.db
-        result = None
-        if kind == "ret1":
-            for _ in range(n):
-                result = await db.query(SQL)
-        else:
-            for _ in range(n):
-                result = await db.select(TABLE)
-        return result
-
     async def pipe(self, c: int, n: int) -> None:
         query = self.db.query
         for _ in range(n):
             await asyncio.gather(*[query(SQL) for _ in range(c)])
 
 
-class TrioRunner:
+class TrioRunner(_AsyncRunner):
     """Our trio ``AsyncSurreal`` (inside :meth:`open`)."""
-
-    def __init__(self, db: Any) -> None:
-        self.db = db
 
     @classmethod
     @asynccontextmanager
@@ -292,17 +293,6 @@ class TrioRunner:
             if spec.get("populate"):
                 await db.query(POPULATE)
             yield cls(db)
-
-    async def seq(self, kind: str, n: int) -> Any:
-        db = self.db
-        result = None
-        if kind == "ret1":
-            for _ in range(n):
-                result = await db.query(SQL)
-        else:
-            for _ in range(n):
-                result = await db.select(TABLE)
-        return result
 
     async def pipe(self, c: int, n: int) -> None:
         import trio
